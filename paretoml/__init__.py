@@ -1,0 +1,43 @@
+"""paretoml: find the model to ship, trading accuracy against latency and size on your hardware.
+
+Example:
+    >>> import paretoml
+    >>> result = paretoml.optimize((X, y), budget=60)          # doctest: +SKIP
+    >>> pred = result.predictor(result.front.trial.iloc[0])   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from paretoml._api import optimize
+from paretoml._budget import Budget
+from paretoml._predictor import Predictor, load
+from paretoml._result import Result, load_study
+from paretoml._version import __version__
+from paretoml.exceptions import (
+    BudgetError,
+    ColumnMismatchError,
+    ConfigError,
+    DataError,
+    MissingDependencyError,
+    ParetoMLError,
+    SearchSpaceError,
+)
+from paretoml.measure import Hardware
+
+__all__ = [
+    "Budget",
+    "BudgetError",
+    "ColumnMismatchError",
+    "ConfigError",
+    "DataError",
+    "Hardware",
+    "MissingDependencyError",
+    "ParetoMLError",
+    "Predictor",
+    "Result",
+    "SearchSpaceError",
+    "__version__",
+    "load",
+    "load_study",
+    "optimize",
+]

@@ -1,0 +1,204 @@
+"""``optimize``: the public entry point that runs a multi-objective study."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
+
+from paretoml._budget import Budget, parse_budget
+from paretoml._result import TEST_SCORES_ATTR, Result
+from paretoml._version import __version__
+from paretoml.data import Preprocessor, intake, intake_like, make_splits
+from paretoml.exceptions import ConfigError
+from paretoml.families import get_family
+from paretoml.measure import Hardware, get_metric, resolve_hardware
+from paretoml.spaces import SearchSpace, default_space_path, load_space
+from paretoml.study import (
+    OBJECTIVES,
+    Objective,
+    StudyContext,
+    artifact_dir_for,
+    artifact_store,
+    make_sampler,
+    open_storage,
+    open_study,
+)
+
+__all__ = ["optimize"]
+
+DEFAULT_FAMILIES = ("lightgbm", "xgboost")
+Callback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+def _resolve_spaces(
+    families: Iterable[str] | None, search_spaces: Mapping[str, Any] | None, task: str
+) -> dict[str, SearchSpace]:
+    names = list(families) if families is not None else list(DEFAULT_FAMILIES)
+    if not names:
+        raise ConfigError("`families` must name at least one model family, e.g. ['lightgbm'].")
+    overrides = dict(search_spaces or {})
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise ConfigError(f"`search_spaces` names families {sorted(unknown)} that are not searched ({names}).")
+    spaces = {}
+    for name in names:
+        family = get_family(name)
+        if not family.supports(task):
+            raise ConfigError(f"family {name!r} does not support task {task!r}; leave it out of `families`.")
+        spaces[name] = load_space(overrides.get(name, default_space_path(name)), family=name)
+    return spaces
+
+
+def optimize(
+    data: Any,
+    budget: Budget | float | str = 60,
+    *,
+    target: str | None = None,
+    task: str | None = None,
+    metric: str | None = None,
+    families: Iterable[str] | None = None,
+    search_spaces: Mapping[str, str | Path | dict[str, Any]] | None = None,
+    storage: str | Path | BaseStorage | None = None,
+    study_name: str = "paretoml",
+    artifacts: str | Path | None = None,
+    sampler: str | optuna.samplers.BaseSampler | None = None,
+    seed: int = 0,
+    hardware: Hardware | dict[str, Any] | int | None = None,
+    valid_size: float = 0.2,
+    test_size: float = 0.2,
+    validation: Any = None,
+    test: Any = None,
+    callbacks: Iterable[Callback] | None = None,
+) -> Result:
+    """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
+
+    Every trial trains a model, packages it with the preprocessing as a :class:`~paretoml.Predictor`,
+    and measures it: the metric on the validation split, single-row latency (p50/p95) and batch
+    throughput through the Predictor from raw rows, and the bytes of the saved predictor. The three
+    objectives (metric, p50 latency, size) drive an Optuna multi-objective study; the Pareto-optimal
+    trials are then re-scored on the untouched test split.
+
+    Args:
+        data: A DataFrame (with ``target``) or a tuple ``(X, y)``; X a DataFrame or 2-D array.
+        budget: Seconds (``60``), a duration (``"90s"``, ``"5m"``, ``"1h"``), a trial count
+            (``"50 trials"``) or a :class:`~paretoml.Budget`. The call returns within the budget plus
+            at most one trial and the final re-scoring.
+        target: The target column when ``data`` is a DataFrame.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
+        metric: A scikit-learn scorer name; default ROC AUC (binary), accuracy (multiclass), R².
+        families: Model families to search (default: LightGBM and XGBoost).
+        search_spaces: Per-family search-space YAML paths (or parsed dicts) replacing the defaults.
+        storage: An Optuna storage URL or object, or a path to a SQLite file; None keeps the study
+            in memory. A study of the same name in the storage is continued.
+        study_name: The study's name.
+        artifacts: Directory for the trials' predictors (default: next to a SQLite/journal file, or
+            a temporary directory for in-memory studies; required for server databases).
+        sampler: ``"tpe"`` (Optuna's multi-objective default), ``"nsga2"``, ``"random"`` or an
+            Optuna sampler.
+        seed: Seed for the split, the sampler and the models.
+        hardware: Thread count or ``{"n_threads": ..., "device": ...}``; default: this machine's CPUs.
+        valid_size: Fraction of rows for validation (used to choose models).
+        test_size: Fraction of rows held out, never seen by the search, to report the front on.
+        validation: A validation set (same form as ``data``) instead of splitting one off.
+        test: A test set (same form as ``data``) instead of splitting one off.
+        callbacks: Optuna callbacks ``f(study, trial)`` called after each trial.
+
+    Returns:
+        A :class:`~paretoml.Result` with ``front``, ``trials``, ``predictor(trial)`` and ``study``.
+
+    Raises:
+        DataError: When the data cannot be used (the message says how to fix it).
+        ConfigError: When an argument is invalid, or a resumed study was made for other data.
+        BudgetError: When the budget is not positive or cannot be parsed.
+
+    Example:
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+        >>> result = optimize((X, y), budget="10 trials")  # doctest: +SKIP
+        >>> result.front[["trial", "family", "metric_test", "latency_p50_ms", "size_kb"]]  # doctest: +SKIP
+    """
+    started = time.monotonic()
+    plan = parse_budget(budget)
+    ds = intake(data, target=target, task=task)
+    valid_ds = intake_like(validation, ds, target=target, name="validation") if validation is not None else None
+    test_ds = intake_like(test, ds, target=target, name="test") if test is not None else None
+    metric_obj = get_metric(metric, ds.task)
+    spaces = _resolve_spaces(families, search_spaces, ds.task)
+    profile = resolve_hardware(hardware)
+    splits = make_splits(ds, valid_size=valid_size, test_size=test_size, seed=seed, validation=valid_ds, test=test_ds)
+    artifact_dir, temporary = artifact_dir_for(storage, artifacts)
+    store_obj = open_storage(storage)
+    attrs = {
+        "paretoml_version": __version__,
+        "task": ds.task,
+        "metric": metric_obj.name,
+        "metric_direction": metric_obj.direction,
+        "classes": [c.item() if isinstance(c, np.generic) else c for c in ds.classes.tolist()],
+        "data_fingerprint": ds.fingerprint(),
+        "split": {
+            "valid_size": None if validation is not None else valid_size,
+            "test_size": None if test is not None else test_size,
+            "seed": seed,
+            "rows": [len(splits.train.y), len(splits.valid.y), len(splits.test.y)],
+        },
+        "hardware": profile.to_dict(),
+        "artifact_dir": str(artifact_dir),
+        "objectives": list(OBJECTIVES),
+    }
+    study = open_study(
+        store_obj,
+        study_name,
+        directions=[metric_obj.direction, "minimize", "minimize"],
+        metric_names=[metric_obj.name, "latency_p50_ms", "size_kb"],
+        attrs=attrs,
+        must_match=("task", "metric", "data_fingerprint", "split"),
+    )
+    study.sampler = make_sampler(sampler, seed + len(study.trials))
+    ctx = StudyContext(
+        splits=splits,
+        task=ds.task,
+        classes=ds.classes,
+        metric=metric_obj,
+        preprocessor=Preprocessor.fit(splits.train.X),
+        spaces=spaces,
+        hardware=profile,
+        seed=seed,
+        store=artifact_store(artifact_dir),
+        study_name=study_name,
+    )
+    timeout = None
+    if plan.seconds is not None:
+        timeout = max(plan.seconds - (time.monotonic() - started), 1e-3)
+    study.optimize(
+        Objective(ctx),
+        n_trials=plan.trials,
+        timeout=timeout,
+        catch=(Exception,),
+        callbacks=list(callbacks or []),
+    )
+    result = Result(study, artifact_dir)
+    if temporary:
+        result.keep_temporary(artifact_dir)
+    _rescore_front(result, ctx)
+    return result
+
+
+def _rescore_front(result: Result, ctx: StudyContext) -> None:
+    """Score each front member on the test split (once) and store the scores in the study."""
+    scores = {str(k): v for k, v in result.test_scores.items()}
+    changed = False
+    for number in result.front["trial"].tolist():
+        if str(number) in scores:
+            continue
+        predictor = result.predictor(int(number))
+        scores[str(number)] = ctx.score(predictor, ctx.splits.test.X, ctx.splits.test.y)
+        changed = True
+    if changed:
+        result.study.set_user_attr(TEST_SCORES_ATTR, scores)

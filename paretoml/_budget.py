@@ -1,0 +1,93 @@
+"""The search budget: wall-clock seconds, a number of trials, or both."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from paretoml.exceptions import BudgetError
+
+__all__ = ["Budget", "parse_budget"]
+
+_UNIT_SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0}
+_TIME_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(hr|h|min|m|sec|s)(?![a-z])")
+_TRIALS = re.compile(r"^(\d+)\s*(?:trials?|t)$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much search to do. The study stops at whichever limit comes first.
+
+    Args:
+        seconds: Wall-clock seconds for the whole ``optimize`` call, or ``None`` for no time limit.
+        trials: Number of trials to run in this call, or ``None`` for no trial limit.
+
+    Example:
+        >>> Budget(seconds=120)
+        Budget(seconds=120.0, trials=None)
+    """
+
+    seconds: float | None = None
+    trials: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.seconds is None and self.trials is None:
+            raise BudgetError("Budget needs `seconds` or `trials`; got neither. Pass e.g. Budget(seconds=60).")
+        if self.seconds is not None:
+            if not math.isfinite(self.seconds) or self.seconds <= 0:
+                raise BudgetError(
+                    f"`budget` seconds must be a finite number greater than 0; got {self.seconds!r}. "
+                    "Pass e.g. 60, '90s' or '5m'."
+                )
+            object.__setattr__(self, "seconds", float(self.seconds))
+        if self.trials is not None and (isinstance(self.trials, bool) or self.trials < 1):
+            raise BudgetError(
+                f"`budget` trials must be an integer of at least 1; got {self.trials!r}. Pass e.g. '50 trials'."
+            )
+
+    def describe(self) -> str:
+        """A short human-readable form, e.g. ``'120s'`` or ``'50 trials'``."""
+        parts = []
+        if self.seconds is not None:
+            parts.append(f"{self.seconds:g}s")
+        if self.trials is not None:
+            parts.append(f"{self.trials} trials")
+        return " or ".join(parts)
+
+
+def parse_budget(budget: Budget | float | int | str) -> Budget:
+    """Turn the user's budget into a :class:`Budget`.
+
+    Args:
+        budget: Seconds as a number; a string of time units (``"90s"``, ``"5m"``, ``"1h30m"``);
+            a trial count as a string (``"50 trials"``); or a :class:`Budget`.
+
+    Returns:
+        The parsed budget.
+
+    Raises:
+        BudgetError: When the budget is negative, zero, not finite or cannot be parsed.
+    """
+    if isinstance(budget, Budget):
+        return budget
+    if isinstance(budget, bool):
+        raise BudgetError(f"`budget` must be seconds, a string like '5m' or '50 trials'; got {budget!r}.")
+    if isinstance(budget, (int, float)):
+        return Budget(seconds=float(budget))
+    if isinstance(budget, str):
+        text = budget.strip().lower()
+        trials = _TRIALS.match(text)
+        if trials:
+            return Budget(trials=int(trials.group(1)))
+        try:
+            return Budget(seconds=float(text))
+        except ValueError:
+            pass
+        parts = _TIME_PART.findall(text)
+        if parts and _TIME_PART.sub("", text).strip() == "":
+            return Budget(seconds=sum(float(v) * _UNIT_SECONDS[u] for v, u in parts))
+    raise BudgetError(
+        f"`budget` could not be parsed: {budget!r}. Pass seconds (60), a duration string "
+        "('90s', '5m', '1h30m') or a trial count ('50 trials')."
+    )

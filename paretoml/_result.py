@@ -1,0 +1,189 @@
+"""The outcome of a study: trials, the Pareto front, and each trial's served Predictor."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.artifacts import FileSystemArtifactStore, download_artifact
+from optuna.trial import FrozenTrial, TrialState
+
+from paretoml._predictor import Predictor
+from paretoml.exceptions import ConfigError
+from paretoml.pareto import non_dominated
+from paretoml.study import OBJECTIVES, artifact_store, open_storage
+
+__all__ = ["Result", "load_study"]
+
+TEST_SCORES_ATTR = "metric_test"
+_TRIAL_COLUMNS = (
+    "family", "metric_valid", "latency_p50_ms", "latency_p95_ms", "size_kb", "n_features",
+    "n_trees", "batch_rows_per_s", "fit_seconds",
+)  # fmt: skip
+
+
+class Result:
+    """What ``optimize`` returns; also rebuilt from storage by :func:`load_study`.
+
+    Attributes:
+        study: The ``optuna.Study``, for anything Optuna can do.
+        metric: The metric's name (e.g. ``"roc_auc"``).
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        artifact_dir: Where trial predictors are stored.
+    """
+
+    def __init__(self, study: optuna.Study, artifact_dir: Path) -> None:
+        self.study = study
+        self.artifact_dir = Path(artifact_dir)
+        self._store: FileSystemArtifactStore = artifact_store(self.artifact_dir)
+        attrs = study.user_attrs
+        self.metric: str = attrs.get("metric", "metric")
+        self.task: str = attrs.get("task", "")
+        self._cache: dict[int, Predictor] = {}
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def trials(self) -> pd.DataFrame:
+        """All trials: state, family, measurements, test metric where rescored, failure reason."""
+        scores = self.test_scores
+        rows = []
+        for t in self.study.get_trials(deepcopy=False):
+            row: dict[str, Any] = {"trial": t.number, "state": t.state.name}
+            row.update({k: t.user_attrs.get(k, t.params.get(k)) for k in _TRIAL_COLUMNS})
+            row["metric_test"] = scores.get(t.number, np.nan)
+            row["fail_reason"] = t.user_attrs.get("fail_reason")
+            row["config"] = t.user_attrs.get("config")
+            rows.append(row)
+        columns = ["trial", "state", *_TRIAL_COLUMNS, "metric_test", "fail_reason", "config"]
+        return pd.DataFrame(rows, columns=columns)
+
+    @property
+    def front(self) -> pd.DataFrame:
+        """Pareto-optimal completed trials on the validation objectives, best metric first.
+
+        Columns: ``trial, family, metric_valid, metric_test, gap, latency_p50_ms, latency_p95_ms,
+        size_kb, n_features, n_trees, batch_rows_per_s``. ``gap`` is how much worse the test metric is
+        than the validation metric (positive: the model does worse on unseen data).
+        """
+        done = self.completed_trials()
+        columns = [
+            "trial", "family", "metric_valid", "metric_test", "gap", "latency_p50_ms",
+            "latency_p95_ms", "size_kb", "n_features", "n_trees", "batch_rows_per_s",
+        ]  # fmt: skip
+        if not done:
+            return pd.DataFrame(columns=columns)
+        maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in self.study.directions]
+        mask = non_dominated(np.array([t.values for t in done]), maximize)
+        scores = self.test_scores
+        sign = 1.0 if maximize[0] else -1.0
+        rows = []
+        for t in (t for t, keep in zip(done, mask, strict=True) if keep):
+            test = scores.get(t.number, np.nan)
+            rows.append(
+                {
+                    "trial": t.number,
+                    "family": t.user_attrs.get("family"),
+                    "metric_valid": t.values[0],
+                    "metric_test": test,
+                    "gap": sign * (t.values[0] - test),
+                    "latency_p50_ms": t.values[1],
+                    "latency_p95_ms": t.user_attrs.get("latency_p95_ms"),
+                    "size_kb": t.values[2],
+                    "n_features": t.user_attrs.get("n_features"),
+                    "n_trees": t.user_attrs.get("n_trees"),
+                    "batch_rows_per_s": t.user_attrs.get("batch_rows_per_s"),
+                }
+            )
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values(["metric_valid", "latency_p50_ms"], ascending=[not maximize[0], True]).reset_index(
+            drop=True
+        )
+
+    @property
+    def test_scores(self) -> dict[int, float]:
+        """Test-split metric of rescored trials, by trial number."""
+        raw = self.study.user_attrs.get(TEST_SCORES_ATTR, {})
+        return {int(k): float(v) for k, v in raw.items()}
+
+    def completed_trials(self) -> list[FrozenTrial]:
+        """Completed trials with all objective values."""
+        return [
+            t
+            for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.values is not None and len(t.values) == len(OBJECTIVES)
+        ]
+
+    def keep_temporary(self, directory: Path) -> None:
+        """Delete ``directory`` (an in-memory study's artifacts) when this result is garbage-collected."""
+        weakref.finalize(self, shutil.rmtree, str(directory), True)
+
+    # ------------------------------------------------------------------ predictors
+    def predictor(self, trial: int | np.integer | FrozenTrial) -> Predictor:
+        """The served Predictor of a completed trial, loaded from the study's artifacts.
+
+        Args:
+            trial: A trial number (e.g. ``result.front.trial.iloc[0]``) or a FrozenTrial.
+
+        Raises:
+            ConfigError: When the trial does not exist or has no stored predictor.
+        """
+        number = trial.number if isinstance(trial, FrozenTrial) else int(trial)
+        if number in self._cache:
+            return self._cache[number]
+        trials = self.study.get_trials(deepcopy=False)
+        if not 0 <= number < len(trials):
+            raise ConfigError(f"`trial` {number} does not exist; the study has trials 0..{len(trials) - 1}.")
+        artifact_id = trials[number].user_attrs.get("artifact_id")
+        if trials[number].state != TrialState.COMPLETE or not artifact_id:
+            raise ConfigError(
+                f"trial {number} is {trials[number].state.name} and has no stored predictor; pick a "
+                "COMPLETE trial, e.g. from result.front."
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = Path(tmp) / "predictor.zip"
+            download_artifact(artifact_store=self._store, file_path=str(archive), artifact_id=artifact_id)
+            predictor = Predictor.load(archive)
+        self._cache[number] = predictor
+        return predictor
+
+    def __repr__(self) -> str:
+        n_done = len(self.completed_trials())
+        return f"Result(study={self.study.study_name!r}, metric={self.metric!r}, completed_trials={n_done})"
+
+
+def load_study(storage: str | Path, study_name: str | None = None, *, artifacts: str | Path | None = None) -> Result:
+    """Open a stored paretoml study without re-running anything.
+
+    Args:
+        storage: A study database path (``studies/x.db``) or an Optuna storage URL.
+        study_name: The study; may be left out when the storage holds exactly one.
+        artifacts: The artifact directory, when it moved since the study was made.
+
+    Returns:
+        The result, with ``front`` and ``predictor()`` available.
+
+    Raises:
+        ConfigError: When the study cannot be found.
+    """
+    if isinstance(storage, (str, Path)) and "://" not in str(storage) and not Path(storage).exists():
+        raise ConfigError(f"`storage` {str(storage)!r} does not exist. Pass a study database path or URL.")
+    store = open_storage(storage)
+    assert store is not None
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage=store)]
+    if study_name is None:
+        if len(names) != 1:
+            raise ConfigError(f"`study_name` is needed: the storage holds studies {names}.")
+        study_name = names[0]
+    if study_name not in names:
+        raise ConfigError(f"study {study_name!r} is not in the storage; it holds {names}.")
+    study = optuna.load_study(study_name=study_name, storage=store)
+    directory = artifacts or study.user_attrs.get("artifact_dir")
+    if directory is None:
+        raise ConfigError(f"study {study_name!r} records no artifact directory; pass `artifacts=`.")
+    return Result(study, Path(directory))

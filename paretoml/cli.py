@@ -1,0 +1,146 @@
+"""Command-line interface: ``paretoml run`` a study file, ``paretoml front`` of a stored study."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import optuna
+import pandas as pd
+import typer
+from optuna.trial import FrozenTrial, TrialState
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paretoml._api import optimize
+from paretoml._budget import parse_budget
+from paretoml._result import Result, load_study
+from paretoml._studyfile import load_data, read_study_file
+from paretoml.exceptions import ParetoMLError
+from paretoml.pareto import non_dominated
+
+app = typer.Typer(
+    help="Find the model to ship: the best trade-off between accuracy, latency and size.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    return "-" if value is None or (isinstance(value, float) and value != value) else pattern.format(value)
+
+
+def front_table(result: Result, title: str) -> Table:
+    """A rich table of the Pareto front of ``result``."""
+    table = Table(title=title)
+    for col in (
+        "trial",
+        "family",
+        f"{result.metric} valid",
+        f"{result.metric} test",
+        "p50 ms",
+        "p95 ms",
+        "size KB",
+        "features",
+        "trees",
+    ):
+        table.add_column(col, justify="left" if col == "family" else "right")
+    for row in result.front.itertuples(index=False):
+        table.add_row(
+            str(row.trial), str(row.family), f"{row.metric_valid:.4f}",
+            _fmt(row.metric_test, "{:.4f}"),
+            f"{row.latency_p50_ms:.4f}", f"{row.latency_p95_ms:.4f}", f"{row.size_kb:.1f}",
+            str(row.n_features), str(row.n_trees),
+        )  # fmt: skip
+    return table
+
+
+class _ProgressCallback:
+    """Live progress: trials done, time used, front size, best value of each objective."""
+
+    def __init__(self, progress: Progress, task_id: Any, seconds: float | None, trials: int | None) -> None:
+        self.progress, self.task_id = progress, task_id
+        self.seconds, self.trials = seconds, trials
+        self.started = time.monotonic()
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        failed = sum(t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False))
+        text = f"{len(done)} done, {failed} failed"
+        if done:
+            values = [t.values for t in done]
+            maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in study.directions]
+            front = int(non_dominated(pd.DataFrame(values).to_numpy(), maximize).sum())
+            best = (max if maximize[0] else min)(v[0] for v in values)
+            text += (
+                f" | front {front} | best {study.metric_names[0] if study.metric_names else 'metric'} "
+                f"{best:.4f} | fastest {min(v[1] for v in values):.4f} ms | smallest {min(v[2] for v in values):.1f} KB"
+            )
+        elapsed = time.monotonic() - self.started
+        completed = elapsed if self.seconds is not None else len(done) + failed
+        self.progress.update(self.task_id, completed=completed, description=text)
+
+
+@app.command()
+def run(
+    study_file: Annotated[Path, typer.Argument(help="A study YAML file, e.g. studies/breast_cancer.yaml.")],
+    budget: Annotated[str | None, typer.Option(help="Override the file's budget: '90s', '5m', '50 trials'.")] = None,
+    storage: Annotated[str | None, typer.Option(help="Override the storage URL or SQLite path.")] = None,
+    study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
+) -> None:
+    """Run (or continue) the study a YAML file describes, then print its Pareto front."""
+    try:
+        spec, file_budget = read_study_file(study_file)
+        kwargs = spec.optimize_kwargs()
+        if storage:
+            kwargs["storage"] = storage
+        if study_name:
+            kwargs["study_name"] = study_name
+        plan = parse_budget(budget if budget is not None else file_budget)
+        data = load_data(spec.data)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        console.print(f"[bold]paretoml[/bold] study {kwargs['study_name']!r}: {spec.data}, budget {plan.describe()}")
+        total = plan.seconds if plan.seconds is not None else float(plan.trials or 1)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+            task_id = bar.add_task("starting...", total=total)
+            callback = _ProgressCallback(bar, task_id, plan.seconds, plan.trials)
+            result = optimize(data, plan, callbacks=[callback], **kwargs)
+            bar.update(task_id, completed=total)
+    except ParetoMLError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(
+        front_table(
+            result,
+            f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)",
+        )
+    )
+    console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
+
+
+@app.command()
+def front(
+    storage: Annotated[str, typer.Argument(help="A study database path (studies/x.db) or an Optuna storage URL.")],
+    study: Annotated[str | None, typer.Option(help="The study name, when the storage holds several.")] = None,
+) -> None:
+    """Print the Pareto front of a stored study."""
+    try:
+        result = load_study(storage, study)
+    except ParetoMLError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(
+        front_table(
+            result,
+            f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)",
+        )
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,225 @@
+"""Column handling fitted on the training split and compiled to plain NumPy/dict operations.
+
+The preprocessor turns raw input columns into the float matrix the models read: numeric and boolean
+columns become floats, categorical and string columns become integer codes (NaN when missing or
+unseen), datetimes become seconds since the epoch. It serialises to JSON, never to pickle.
+
+Two paths produce identical output: :meth:`Preprocessor.transform_frame` is vectorised for batches;
+:meth:`Preprocessor.transform_row` handles one row of Python values with a few dict look-ups, so that
+preprocessing costs less than the model call when serving single requests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from paretoml.exceptions import ColumnMismatchError
+
+__all__ = ["FeatureSpec", "Preprocessor"]
+
+Kind = Literal["num", "cat", "dt"]
+_ID_LIKE_MIN_UNIQUE = 50
+_ID_LIKE_RATIO = 0.9
+_NAN = math.nan
+
+
+def _py(value: Any) -> Any:
+    """A JSON-friendly Python scalar for a NumPy scalar."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How one raw column becomes one model feature.
+
+    Attributes:
+        name: The raw column name.
+        kind: ``"num"`` (numbers and booleans), ``"cat"`` (category codes) or ``"dt"`` (datetimes).
+        categories: For ``"cat"``, the training values in code order (most frequent first).
+    """
+
+    name: str
+    kind: Kind
+    categories: tuple[Any, ...] = ()
+
+
+@dataclass
+class Preprocessor:
+    """Fitted column handling for one predictor.
+
+    Attributes:
+        features: The columns the predictor reads, in model-feature order.
+        dropped: Columns seen in training but not used, with the reason.
+        input_columns: All columns of the training data, in their original order.
+    """
+
+    features: list[FeatureSpec]
+    dropped: dict[str, str] = field(default_factory=dict)
+    input_columns: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.names: list[str] = [f.name for f in self.features]
+        self.cat_indices: list[int] = [i for i, f in enumerate(self.features) if f.kind == "cat"]
+        self._maps: list[dict[Any, float] | None] = [
+            {c: float(i) for i, c in enumerate(f.categories)} if f.kind == "cat" else None for f in self.features
+        ]
+        self._indexes: list[pd.Index | None] = [
+            pd.Index(list(f.categories), dtype=object) if f.kind == "cat" else None for f in self.features
+        ]
+        self._row_fast = all(f.kind != "dt" for f in self.features)
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit(cls, X: pd.DataFrame) -> Preprocessor:
+        """Learn column kinds and category codes from the training split.
+
+        Args:
+            X: Training features with string column names.
+
+        Returns:
+            The fitted preprocessor. Columns that are entirely missing, constant, or string columns
+            with a distinct value in almost every row (identifiers) are dropped, with the reason kept.
+        """
+        features: list[FeatureSpec] = []
+        dropped: dict[str, str] = {}
+        n = len(X)
+        for name in X.columns:
+            s = X[name]
+            n_unique = s.nunique(dropna=True)
+            if n_unique == 0:
+                dropped[name] = "all values missing in the training split"
+                continue
+            if n_unique == 1 and not s.isna().any():
+                dropped[name] = "constant in the training split"
+                continue
+            if ptypes.is_bool_dtype(s.dtype) or (
+                ptypes.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
+            ):
+                features.append(FeatureSpec(name, "num"))
+            elif ptypes.is_datetime64_any_dtype(s.dtype):
+                features.append(FeatureSpec(name, "dt"))
+            else:
+                if n_unique >= _ID_LIKE_MIN_UNIQUE and n_unique > _ID_LIKE_RATIO * n:
+                    dropped[name] = f"identifier-like: {n_unique} distinct values in {n} rows"
+                    continue
+                counts = s.value_counts(dropna=True, sort=True)
+                features.append(FeatureSpec(name, "cat", tuple(_py(v) for v in counts.index)))
+        return cls(features=features, dropped=dropped, input_columns=list(X.columns))
+
+    def select(self, names: Sequence[str]) -> Preprocessor:
+        """A preprocessor that reads only ``names`` (a subset of :attr:`names`), in that order."""
+        by_name = {f.name: f for f in self.features}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ColumnMismatchError(f"cannot select unknown feature columns {unknown!r}.")
+        return Preprocessor([by_name[n] for n in names], dict(self.dropped), list(self.input_columns))
+
+    # ------------------------------------------------------------------ transforms
+    def transform_frame(self, X: pd.DataFrame) -> np.ndarray:
+        """Encode a DataFrame holding (at least) the feature columns; vectorised.
+
+        Args:
+            X: Raw rows; extra columns are ignored.
+
+        Returns:
+            A float64 array of shape ``(len(X), len(features))``.
+
+        Raises:
+            ColumnMismatchError: When a feature column is missing or holds values of the wrong kind.
+        """
+        missing = [n for n in self.names if n not in X.columns]
+        if missing:
+            raise self.missing_error(missing)
+        out = np.empty((len(X), len(self.features)), dtype=np.float64)
+        for j, spec in enumerate(self.features):
+            out[:, j] = self._encode_column(spec, self._indexes[j], X[spec.name])
+        return out
+
+    def transform_row(self, values: Sequence[Any]) -> np.ndarray:
+        """Encode one row given as raw values in feature order.
+
+        Args:
+            values: One raw value per feature column, in the order of :attr:`names`.
+
+        Returns:
+            A float64 array of shape ``(1, len(features))``.
+        """
+        if self._row_fast:
+            try:
+                row = [(float(v) if m is None else m.get(v, _NAN)) for v, m in zip(values, self._maps, strict=True)]
+                return np.array(row, dtype=np.float64).reshape(1, -1)
+            except (TypeError, ValueError):
+                pass  # None, pd.NA, a bad string: the vectorised path handles and reports these
+        frame = pd.DataFrame([list(values)], columns=self.names)
+        return self.transform_frame(frame)
+
+    def _encode_column(self, spec: FeatureSpec, index: pd.Index | None, s: pd.Series) -> np.ndarray:
+        if spec.kind == "cat":
+            assert index is not None
+            codes = index.get_indexer(pd.Index(np.asarray(s, dtype=object)))
+            out = codes.astype(np.float64)
+            out[codes < 0] = _NAN
+            return out
+        if spec.kind == "dt":
+            try:
+                ts = pd.to_datetime(s)
+            except (ValueError, TypeError) as exc:
+                raise self.kind_error(spec, s, "datetimes") from exc
+            stamps = ts.to_numpy(dtype="datetime64[ns]")
+            seconds = stamps.astype(np.int64) / 1e9
+            seconds[np.isnat(stamps)] = _NAN
+            return seconds
+        if s.dtype == object or ptypes.is_string_dtype(s.dtype):
+            try:
+                s = pd.to_numeric(s, errors="raise")
+            except (ValueError, TypeError) as exc:
+                raise self.kind_error(spec, s, "numbers or booleans") from exc
+        try:
+            return s.to_numpy(dtype=np.float64, na_value=_NAN)
+        except (ValueError, TypeError) as exc:
+            raise self.kind_error(spec, s, "numbers or booleans") from exc
+
+    # ------------------------------------------------------------------ errors
+    def missing_error(self, missing: list[str]) -> ColumnMismatchError:
+        """The error for input that lacks feature columns."""
+        return ColumnMismatchError(
+            f"X is missing {len(missing)} column(s) the Predictor reads: {missing[:10]!r}. "
+            f"It reads {len(self.names)} columns: {self.names[:20]!r}. Pass data with these columns."
+        )
+
+    def kind_error(self, spec: FeatureSpec, s: pd.Series, expected: str) -> ColumnMismatchError:
+        """The error for a column whose values are of the wrong kind."""
+        sample = s.dropna().head(3).tolist()
+        return ColumnMismatchError(
+            f"column {spec.name!r} must hold {expected} (as in training); got values like {sample!r} "
+            f"(dtype {s.dtype}). Convert the column to the training type."
+        )
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description."""
+        return {
+            "input_columns": self.input_columns,
+            "features": [
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    **({"categories": list(f.categories)} if f.kind == "cat" else {}),
+                }
+                for f in self.features
+            ],
+            "dropped": self.dropped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
+        """Rebuild from :meth:`to_dict` output."""
+        features = [FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ()))) for f in data["features"]]
+        return cls(features, dict(data.get("dropped", {})), list(data.get("input_columns", [])))

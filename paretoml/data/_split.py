@@ -1,0 +1,104 @@
+"""Seeded train/validation/test splits; the test split is kept away from the search."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from paretoml.data._intake import Dataset
+from paretoml.exceptions import ConfigError, DataError
+
+__all__ = ["Splits", "make_splits"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One split: raw features and the encoded target."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train, validation and test parts of a data set."""
+
+    train: Part
+    valid: Part
+    test: Part
+
+
+def _check_size(name: str, value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ConfigError(f"`{name}` must be a fraction strictly between 0 and 1; got {value!r}.")
+
+
+def _cut(ds: Dataset, idx: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    stratify = None
+    if ds.task != "regression":
+        counts = np.bincount(ds.y[idx])
+        if counts[counts > 0].min() >= 2:
+            stratify = ds.y[idx]
+        else:
+            warnings.warn(
+                "a class has a single row; splitting without stratification.",
+                UserWarning,
+                stacklevel=3,
+            )
+    try:
+        keep, cut = train_test_split(idx, test_size=size, random_state=seed, stratify=stratify)
+    except ValueError as exc:
+        raise DataError(
+            f"cannot split {len(idx)} rows into parts of {size:.0%}: {exc}. Pass more rows or "
+            "give `validation=`/`test=` sets explicitly."
+        ) from exc
+    return np.sort(keep), np.sort(cut)
+
+
+def make_splits(
+    ds: Dataset,
+    *,
+    valid_size: float = 0.2,
+    test_size: float = 0.2,
+    seed: int = 0,
+    validation: Dataset | None = None,
+    test: Dataset | None = None,
+) -> Splits:
+    """Split ``ds`` into train/validation/test, stratified by class for classification.
+
+    Args:
+        ds: The validated data set.
+        valid_size: Fraction of all rows used for validation (ignored when ``validation`` is given).
+        test_size: Fraction of all rows held out for the final test (ignored when ``test`` is given).
+        seed: Seed of the split.
+        validation: A user-given validation set (same columns, encoded with the same classes).
+        test: A user-given test set.
+
+    Returns:
+        The three parts.
+    """
+    _check_size("valid_size", valid_size)
+    _check_size("test_size", test_size)
+    if validation is None and test is None and valid_size + test_size >= 0.9:
+        raise ConfigError(
+            f"`valid_size` + `test_size` must leave at least 10% for training; got {valid_size} + {test_size}."
+        )
+    idx = np.arange(len(ds.y))
+    rest = idx
+    if test is None:
+        rest, test_idx = _cut(ds, rest, test_size, seed)
+        test_part = Part(ds.X.iloc[test_idx].reset_index(drop=True), ds.y[test_idx])
+    else:
+        test_part = Part(test.X, test.y)
+    if validation is None:
+        frac = valid_size / (1.0 - (test_size if test is None else 0.0))
+        rest, valid_idx = _cut(ds, rest, frac, seed + 1)
+        valid_part = Part(ds.X.iloc[valid_idx].reset_index(drop=True), ds.y[valid_idx])
+    else:
+        valid_part = Part(validation.X, validation.y)
+    train_part = Part(ds.X.iloc[rest].reset_index(drop=True), ds.y[rest])
+    return Splits(train=train_part, valid=valid_part, test=test_part)

@@ -1,0 +1,40 @@
+"""Model families behind one abstract base, kept in a plain registry dict."""
+
+from __future__ import annotations
+
+import difflib
+
+from paretoml.exceptions import ConfigError
+from paretoml.families._base import BaseFamily, FitData, FittedModel
+from paretoml.families._lightgbm import LightGBMFamily
+from paretoml.families._xgboost import XGBoostFamily
+
+__all__ = ["FAMILIES", "BaseFamily", "FitData", "FittedModel", "get_family", "register_family"]
+
+FAMILIES: dict[str, BaseFamily] = {}
+
+
+def register_family(family: BaseFamily) -> BaseFamily:
+    """Add ``family`` to :data:`FAMILIES` under its ``name`` (replacing one of the same name)."""
+    if not family.name:
+        raise ConfigError("a family must set a non-empty `name` before it is registered.")
+    FAMILIES[family.name] = family
+    return family
+
+
+def get_family(name: str) -> BaseFamily:
+    """The registered family called ``name``.
+
+    Raises:
+        ConfigError: When no family has that name; the message lists the known ones.
+    """
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, FAMILIES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown family {name!r}; known families are {sorted(FAMILIES)}.{hint}") from None
+
+
+register_family(LightGBMFamily())
+register_family(XGBoostFamily())

@@ -1,0 +1,103 @@
+"""The extension point for model families: a family fits, saves and loads one kind of model."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BaseFamily", "FitData", "FittedModel"]
+
+
+@dataclass(frozen=True)
+class FitData:
+    """Encoded training and validation matrices handed to a family.
+
+    Attributes:
+        X_train: Float features, shape ``(n, p)``; category codes in ``cat_indices`` columns.
+        y_train: Class indices (classification) or floats (regression).
+        X_valid: Validation features, used for early stopping.
+        y_valid: Validation target.
+        cat_indices: Columns that hold category codes.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        n_classes: Number of classes (0 for regression).
+        n_threads: Threads to train and predict with.
+        seed: Random seed.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_valid: np.ndarray
+    y_valid: np.ndarray
+    cat_indices: list[int]
+    task: str
+    n_classes: int
+    n_threads: int
+    seed: int
+
+
+class FittedModel(abc.ABC):
+    """A trained model in its serving runtime.
+
+    ``predict`` returns class probabilities of shape ``(n, n_classes)`` for classification, and
+    values of shape ``(n,)`` for regression.
+    """
+
+    family: str
+
+    @abc.abstractmethod
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predict a batch of encoded rows."""
+
+    def predict_one(self, X: np.ndarray) -> np.ndarray:
+        """Predict one encoded row of shape ``(1, p)``; families override this with a faster path."""
+        return self.predict(X)
+
+    @abc.abstractmethod
+    def save(self, directory: Path) -> dict[str, Any]:
+        """Write the model into ``directory`` in its native format.
+
+        Returns:
+            Manifest entries needed by :meth:`BaseFamily.load` (at least ``"file"``).
+        """
+
+    @abc.abstractmethod
+    def set_threads(self, n_threads: int) -> None:
+        """Set the number of threads used for prediction."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, int]:
+        """Size facts of the model: ``n_trees``, ``n_leaves`` and the like."""
+
+
+class BaseFamily(abc.ABC):
+    """A model family: owns its default search space, training and native-format loading.
+
+    Subclasses set :attr:`name` and implement :meth:`fit` and :meth:`load`; register an instance
+    with :func:`paretoml.families.register_family`.
+    """
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def fit(self, data: FitData, params: dict[str, Any]) -> FittedModel:
+        """Train a model with the sampled hyperparameters ``params``."""
+
+    @abc.abstractmethod
+    def load(self, directory: Path, entry: dict[str, Any], *, task: str, n_classes: int) -> FittedModel:
+        """Load a model saved by :meth:`FittedModel.save` (never through pickle)."""
+
+    def supports(self, task: str) -> bool:
+        """Whether the family can handle ``task``; all tasks by default."""
+        return task in ("binary", "multiclass", "regression")
+
+
+def as_proba(raw: np.ndarray, task: str) -> np.ndarray:
+    """Turn a library's probability output into ``(n, n_classes)`` columns."""
+    if task == "binary":
+        p = raw.reshape(-1)
+        return np.column_stack((1.0 - p, p))
+    return raw

@@ -1,0 +1,138 @@
+"""LightGBM family: native text format; single rows through LightGBM's fast single-row C API."""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import threading
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import lightgbm as lgb
+import numpy as np
+
+from paretoml.families._base import BaseFamily, FitData, FittedModel, as_proba
+
+__all__ = ["LightGBMFamily", "LightGBMModel"]
+
+_OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
+_FILE = "model.lgb.txt"
+_PREDICT_NORMAL = 0
+_DTYPE_FLOAT64 = 1
+
+
+class _SingleRowPredictor:
+    """LightGBM's ``LGBM_BoosterPredictForMatSingleRowFast``: no per-call config parsing."""
+
+    def __init__(self, booster: lgb.Booster, n_features: int, n_out: int, n_threads: int) -> None:
+        lib = ctypes.CDLL(lgb.basic._LIB._name)  # same library, our own function objects
+        init = lib.LGBM_BoosterPredictForMatSingleRowFastInit
+        self._fn = lib.LGBM_BoosterPredictForMatSingleRowFast
+        self._fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        self._fn.restype = ctypes.c_int
+        self._config = ctypes.c_void_p()
+        params = f"num_threads={n_threads}".encode()
+        status = init(
+            booster._handle,
+            ctypes.c_int(_PREDICT_NORMAL),
+            ctypes.c_int(0),
+            ctypes.c_int(-1),
+            ctypes.c_int(_DTYPE_FLOAT64),
+            ctypes.c_int32(n_features),
+            ctypes.c_char_p(params),
+            ctypes.byref(self._config),
+        )
+        if status != 0:
+            raise RuntimeError(lib.LGBM_GetLastError())
+        self._out = np.empty(n_out, dtype=np.float64)
+        self._out_len = ctypes.c_int64()
+        self._args = (self._config, ctypes.addressof(self._out_len), self._out.ctypes.data)
+        self._lock = threading.Lock()
+        self._booster = booster  # keeps the handle alive as long as the config
+        weakref.finalize(self, lib.LGBM_FastConfigFree, self._config)
+
+    def __call__(self, row: np.ndarray) -> np.ndarray:
+        row = np.ascontiguousarray(row, dtype=np.float64)
+        config, out_len, out = self._args
+        with self._lock:
+            if self._fn(config, row.ctypes.data, out_len, out) != 0:
+                raise RuntimeError("LightGBM single-row prediction failed")
+            return self._out.copy()
+
+
+class LightGBMModel(FittedModel):
+    """A LightGBM booster trimmed to its best iteration."""
+
+    family = "lightgbm"
+
+    def __init__(self, booster: lgb.Booster, *, task: str, n_classes: int, n_threads: int = 1) -> None:
+        self.booster = booster
+        self.task = task
+        self.n_classes = n_classes
+        self._fast: _SingleRowPredictor | None = None
+        self.set_threads(n_threads)
+
+    def set_threads(self, n_threads: int) -> None:
+        self.n_threads = n_threads
+        n_out = self.n_classes if self.task == "multiclass" else 1
+        try:
+            self._fast = _SingleRowPredictor(self.booster, self.booster.num_feature(), n_out, n_threads)
+        except (AttributeError, OSError, RuntimeError):
+            self._fast = None  # an unusual LightGBM build: fall back to Booster.predict
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster.predict(X, num_threads=self.n_threads))
+        return raw if self.task == "regression" else as_proba(raw, self.task)
+
+    def predict_one(self, X: np.ndarray) -> np.ndarray:
+        if self._fast is None:
+            return self.predict(X)
+        raw = self._fast(X)
+        if self.task == "regression":
+            return raw
+        return as_proba(raw, self.task) if self.task == "binary" else raw.reshape(1, -1)
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        (directory / _FILE).write_text(self.booster.model_to_string())
+        return {"file": _FILE}
+
+    def stats(self) -> dict[str, int]:
+        text = self.booster.model_to_string()
+        leaves = sum(int(v) for v in re.findall(r"^num_leaves=(\d+)$", text, flags=re.M))
+        return {"n_trees": self.booster.num_trees(), "n_leaves": leaves}
+
+
+class LightGBMFamily(BaseFamily):
+    """Gradient-boosted trees with LightGBM, early-stopped on the validation split."""
+
+    name = "lightgbm"
+
+    def fit(self, data: FitData, params: dict[str, Any]) -> FittedModel:
+        p = dict(params)
+        rounds = int(p.pop("n_estimators", 100))
+        patience = p.pop("early_stopping_rounds", None)
+        train_params: dict[str, Any] = {
+            "objective": _OBJECTIVE[data.task],
+            "verbosity": -1,
+            "num_threads": data.n_threads,
+            "seed": data.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            **p,
+        }
+        if data.task == "multiclass":
+            train_params["num_class"] = data.n_classes
+        cats: list[int] | Literal["auto"] = data.cat_indices or "auto"
+        train = lgb.Dataset(data.X_train, data.y_train, categorical_feature=cats, free_raw_data=True)
+        valid = lgb.Dataset(data.X_valid, data.y_valid, reference=train, categorical_feature=cats)
+        callbacks: list[Callable[..., Any]] = [lgb.early_stopping(int(patience), verbose=False)] if patience else []
+        booster = lgb.train(train_params, train, rounds, valid_sets=[valid], callbacks=callbacks)
+        best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+        trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        return LightGBMModel(trimmed, task=data.task, n_classes=data.n_classes, n_threads=data.n_threads)
+
+    def load(self, directory: Path, entry: dict[str, Any], *, task: str, n_classes: int) -> FittedModel:
+        booster = lgb.Booster(model_file=str(directory / entry["file"]))
+        return LightGBMModel(booster, task=task, n_classes=n_classes)

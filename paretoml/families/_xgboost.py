@@ -1,0 +1,149 @@
+"""XGBoost family: native UBJSON format, served with ``Booster.inplace_predict``."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+from paretoml.families._base import BaseFamily, FitData, FittedModel, as_proba
+
+__all__ = ["XGBoostFamily", "XGBoostModel"]
+
+_OBJECTIVE = {
+    "binary": "binary:logistic",
+    "multiclass": "multi:softprob",
+    "regression": "reg:squarederror",
+}
+_FILE = "model.xgb.ubj"
+
+
+class _SingleRowPredictor:
+    """``XGBoosterPredictFromDense`` with a prepared configuration: the C call that
+    ``Booster.inplace_predict`` makes, without its per-call Python validation and JSON building."""
+
+    def __init__(self, booster: xgb.Booster, n_features: int) -> None:
+        lib = ctypes.CDLL(xgb.core._LIB._name)  # same library, our own function objects
+        self._fn = lib.XGBoosterPredictFromDense
+        self._fn.restype = ctypes.c_int
+        self._booster = booster
+        self._config = json.dumps(
+            {"type": 0, "training": False, "iteration_begin": 0, "iteration_end": 0,
+             "missing": float("nan"), "strict_shape": False, "cache_id": 0}
+        ).encode()  # fmt: skip
+        self._template = '{"data": [%d, true], "shape": [1, %d], "strides": null, "typestr": "<f8", "version": 3}'
+        self._n_features = n_features
+        self._shape = ctypes.POINTER(ctypes.c_uint64)()
+        self._dims = ctypes.c_uint64()
+        self._preds = ctypes.POINTER(ctypes.c_float)()
+        self._lock = threading.Lock()
+
+    def __call__(self, row: np.ndarray) -> np.ndarray:
+        row = np.ascontiguousarray(row, dtype=np.float64)
+        interface = (self._template % (row.ctypes.data, self._n_features)).encode()
+        with self._lock:
+            status = self._fn(
+                self._booster.handle, interface, self._config, None,
+                ctypes.byref(self._shape), ctypes.byref(self._dims), ctypes.byref(self._preds),
+            )  # fmt: skip
+            if status != 0:
+                raise RuntimeError(xgb.core._LIB.XGBGetLastError().decode())
+            n_out = 1
+            for i in range(self._dims.value):
+                n_out *= int(self._shape[i])
+            return np.ctypeslib.as_array(self._preds, shape=(n_out,)).astype(np.float64)
+
+
+class XGBoostModel(FittedModel):
+    """An XGBoost booster sliced to its best iteration."""
+
+    family = "xgboost"
+
+    def __init__(self, booster: xgb.Booster, *, task: str, n_classes: int, n_threads: int = 1) -> None:
+        self.booster = booster
+        self.task = task
+        self.n_classes = n_classes
+        self._fast: _SingleRowPredictor | None = None
+        try:
+            self._fast = _SingleRowPredictor(booster, booster.num_features())
+        except (AttributeError, OSError):
+            self._fast = None  # an unusual XGBoost build: fall back to inplace_predict
+        self.set_threads(n_threads)
+
+    def set_threads(self, n_threads: int) -> None:
+        self.n_threads = n_threads
+        self.booster.set_param({"nthread": n_threads})
+
+    def predict_one(self, X: np.ndarray) -> np.ndarray:
+        if self._fast is None:
+            return self.predict(X)
+        raw = self._fast(X)
+        if self.task == "regression":
+            return raw
+        return as_proba(raw, self.task) if self.task == "binary" else raw.reshape(1, -1)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster.inplace_predict(X))
+        return raw if self.task == "regression" else as_proba(raw, self.task)
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        self.booster.save_model(str(directory / _FILE))
+        return {"file": _FILE}
+
+    def stats(self) -> dict[str, int]:
+        dump = self.booster.get_dump()
+        return {"n_trees": len(dump), "n_leaves": sum(tree.count("leaf=") for tree in dump)}
+
+
+class XGBoostFamily(BaseFamily):
+    """Gradient-boosted trees with XGBoost (hist), early-stopped on the validation split."""
+
+    name = "xgboost"
+
+    def fit(self, data: FitData, params: dict[str, Any]) -> FittedModel:
+        p = dict(params)
+        rounds = int(p.pop("n_estimators", 100))
+        patience = p.pop("early_stopping_rounds", None)
+        max_bin = int(p.pop("max_bin", 256))
+        train_params: dict[str, Any] = {
+            "objective": _OBJECTIVE[data.task],
+            "tree_method": "hist",
+            "nthread": data.n_threads,
+            "seed": data.seed,
+            "max_bin": max_bin,
+            "verbosity": 0,
+            **p,
+        }
+        if data.task == "multiclass":
+            train_params["num_class"] = data.n_classes
+        p_features = data.X_train.shape[1]
+        types = ["c" if j in set(data.cat_indices) else "q" for j in range(p_features)]
+        dtrain = xgb.QuantileDMatrix(
+            data.X_train,
+            data.y_train,
+            feature_types=types,
+            enable_categorical=True,
+            max_bin=max_bin,
+        )
+        dvalid = xgb.DMatrix(data.X_valid, data.y_valid, feature_types=types, enable_categorical=True)
+        booster = xgb.train(
+            train_params,
+            dtrain,
+            rounds,
+            evals=[(dvalid, "valid")],
+            early_stopping_rounds=int(patience) if patience else None,
+            verbose_eval=False,
+        )
+        if patience and booster.best_iteration is not None and booster.best_iteration + 1 < rounds:
+            booster = booster[: booster.best_iteration + 1]
+        return XGBoostModel(booster, task=data.task, n_classes=data.n_classes, n_threads=data.n_threads)
+
+    def load(self, directory: Path, entry: dict[str, Any], *, task: str, n_classes: int) -> FittedModel:
+        booster = xgb.Booster()
+        booster.load_model(str(directory / entry["file"]))
+        return XGBoostModel(booster, task=task, n_classes=n_classes)

@@ -1,0 +1,99 @@
+"""Latency through the serving path: warm-up, many timed calls, percentiles; batch throughput."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Latency", "measure_latency", "one_row_frames"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Single-row latency percentiles (ms) and batch throughput (rows per second)."""
+
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    repeats: int
+    batch_rows: int
+    batch_rows_per_s: float
+
+
+def one_row_frames(X: pd.DataFrame, n: int, seed: int) -> list[pd.DataFrame]:
+    """Up to ``n`` distinct one-row DataFrames drawn from ``X``, as a client would send them."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(X), size=min(n, len(X)), replace=False)
+    return [X.iloc[[int(i)]].reset_index(drop=True) for i in rows]
+
+
+def _time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], repeats: int, budget_s: float) -> np.ndarray:
+    times = np.empty(repeats, dtype=np.int64)
+    deadline = time.perf_counter() + budget_s
+    done = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        clock = time.perf_counter_ns
+        for i in range(repeats):
+            x = inputs[i % len(inputs)]
+            t0 = clock()
+            fn(x)
+            times[i] = clock() - t0
+            done = i + 1
+            if done >= 50 and (done & 31) == 0 and time.perf_counter() > deadline:
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return times[:done] / 1e6
+
+
+def measure_latency(
+    predict: Callable[[Any], Any],
+    rows: Sequence[Any],
+    batch: Any,
+    *,
+    warmup: int = 30,
+    repeats: int = 1000,
+    budget_s: float = 1.0,
+    batch_repeats: int = 5,
+) -> Latency:
+    """Time ``predict`` on single raw rows and on one batch.
+
+    Single rows cycle through ``rows``; each call is timed separately with the garbage collector
+    paused, after ``warmup`` untimed calls. Timing stops after ``repeats`` calls or ``budget_s``
+    seconds (at least 50 calls). Throughput is the best of ``batch_repeats`` calls on ``batch``.
+
+    Args:
+        predict: The serving call, e.g. ``predictor.predict_proba``.
+        rows: Raw one-row inputs.
+        batch: A raw multi-row input.
+        warmup: Untimed calls first.
+        repeats: Maximum timed single-row calls.
+        budget_s: Time budget for the single-row timing.
+        batch_repeats: Timed batch calls.
+
+    Returns:
+        The latency summary.
+    """
+    for i in range(warmup):
+        predict(rows[i % len(rows)])
+    ms = _time_calls(predict, rows, repeats, budget_s)
+    predict(batch)
+    batch_times = _time_calls(predict, [batch], batch_repeats, budget_s)
+    n_batch = len(batch)
+    return Latency(
+        p50_ms=float(np.percentile(ms, 50)),
+        p95_ms=float(np.percentile(ms, 95)),
+        mean_ms=float(ms.mean()),
+        repeats=len(ms),
+        batch_rows=n_batch,
+        batch_rows_per_s=float(n_batch / (batch_times.min() / 1e3)),
+    )

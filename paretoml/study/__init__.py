@@ -1,0 +1,26 @@
+"""Study running: storage, artifacts, the per-trial objective."""
+
+from __future__ import annotations
+
+from paretoml.study._objective import Objective, StudyContext
+from paretoml.study._storage import (
+    OBJECTIVES,
+    artifact_dir_for,
+    artifact_store,
+    make_sampler,
+    open_storage,
+    open_study,
+    storage_url,
+)
+
+__all__ = [
+    "OBJECTIVES",
+    "Objective",
+    "StudyContext",
+    "artifact_dir_for",
+    "artifact_store",
+    "make_sampler",
+    "open_storage",
+    "open_study",
+    "storage_url",
+]

@@ -1,0 +1,135 @@
+"""One trial: sample family and hyperparameters, fit, package a Predictor, measure, record."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+from paretoml._predictor import Predictor
+from paretoml.data import Preprocessor, Splits
+from paretoml.families import FitData, get_family
+from paretoml.measure import Hardware, Metric, measure_latency, one_row_frames
+from paretoml.spaces import SearchSpace
+
+__all__ = ["Objective", "StudyContext"]
+
+_LATENCY_ROWS = 64
+_BATCH_ROWS = 1000
+
+
+@dataclass
+class StudyContext:
+    """Everything a trial needs, prepared once per ``optimize`` call."""
+
+    splits: Splits
+    task: str
+    classes: np.ndarray
+    metric: Metric
+    preprocessor: Preprocessor
+    spaces: dict[str, SearchSpace]
+    hardware: Hardware
+    seed: int
+    store: FileSystemArtifactStore
+    study_name: str
+
+    def __post_init__(self) -> None:
+        self.X_train = self.preprocessor.transform_frame(self.splits.train.X)
+        self.X_valid = self.preprocessor.transform_frame(self.splits.valid.X)
+        valid = self.splits.valid.X
+        self.latency_rows = one_row_frames(valid, _LATENCY_ROWS, self.seed)
+        self.latency_batch = valid.sample(_BATCH_ROWS, replace=len(valid) < _BATCH_ROWS, random_state=self.seed)
+
+    def score(self, predictor: Predictor, X: pd.DataFrame, y: np.ndarray) -> float:
+        """The metric of ``predictor`` on raw rows ``X`` (through the serving path)."""
+        out = predictor.predict(X) if self.task == "regression" else predictor.predict_proba(X)
+        return self.metric.score(y, out, self.classes, self.task)
+
+
+class Objective:
+    """The Optuna objective: returns (metric on validation, single-row p50 latency in ms, size in KB).
+
+    Trials run one after another in this process, so a latency is never measured while another trial
+    trains on the same cores.
+    """
+
+    def __init__(self, ctx: StudyContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, float, float]:
+        try:
+            return self._run(trial)
+        except Exception as exc:
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+
+    def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
+        ctx = self.ctx
+        family_name = trial.suggest_categorical("family", sorted(ctx.spaces))
+        params = ctx.spaces[family_name].suggest(trial)
+        data = FitData(
+            X_train=ctx.X_train,
+            y_train=ctx.splits.train.y,
+            X_valid=ctx.X_valid,
+            y_valid=ctx.splits.valid.y,
+            cat_indices=ctx.preprocessor.cat_indices,
+            task=ctx.task,
+            n_classes=len(ctx.classes),
+            n_threads=ctx.hardware.n_threads,
+            seed=ctx.seed + trial.number,
+        )
+        started = time.perf_counter()
+        model = get_family(family_name).fit(data, params)
+        fit_seconds = time.perf_counter() - started
+        info = {
+            "study": ctx.study_name,
+            "trial": trial.number,
+            "family": family_name,
+            "params": params,
+            "metric": ctx.metric.name,
+            "hardware": ctx.hardware.fingerprint(),
+        }
+        predictor = Predictor(ctx.preprocessor, model, task=ctx.task, classes=ctx.classes, info=info)
+        predictor.set_threads(ctx.hardware.n_threads)
+        metric_valid = ctx.score(predictor, ctx.splits.valid.X, ctx.splits.valid.y)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = Path(tmp) / f"predictor-trial-{trial.number}.zip"
+            size_bytes = predictor.save_zip(archive)
+            artifact_id = upload_artifact(
+                artifact_store=ctx.store,
+                file_path=str(archive),
+                study_or_trial=trial,
+                mimetype="application/zip",
+            )
+
+        serve = predictor.predict if ctx.task == "regression" else predictor.predict_proba
+        latency = measure_latency(serve, ctx.latency_rows, ctx.latency_batch)
+        size_kb = size_bytes / 1024.0
+        attrs: dict[str, Any] = {
+            "family": family_name,
+            "config": params,
+            "metric_valid": metric_valid,
+            "latency_p50_ms": latency.p50_ms,
+            "latency_p95_ms": latency.p95_ms,
+            "latency_mean_ms": latency.mean_ms,
+            "latency_repeats": latency.repeats,
+            "batch_rows_per_s": latency.batch_rows_per_s,
+            "size_kb": size_kb,
+            "size_bytes": size_bytes,
+            "n_features": predictor.n_features_in_,
+            "features": list(predictor.preprocessor.names),
+            "fit_seconds": fit_seconds,
+            "artifact_id": artifact_id,
+            **model.stats(),
+        }
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return metric_valid, latency.p50_ms, size_kb
