@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from paretoml.data import Preprocessor
+from paretoml.data._preprocess import column_arrays
 from paretoml.exceptions import ColumnMismatchError, ConfigError, DataError
 from paretoml.families import FittedModel, get_family
 
@@ -67,8 +68,7 @@ class Predictor:
         self.n_features_in_ = len(preprocessor.names)
         self._names = list(preprocessor.names)
         self._inputs = list(preprocessor.input_columns)
-        self._seen_columns: list[Any] = []
-        self._seen_positions: list[int] = []
+        self._seen: tuple[list[Any], list[int]] = ([], [])  # last input's columns and feature positions
 
     @property
     def family(self) -> str:
@@ -114,7 +114,8 @@ class Predictor:
         if isinstance(X, pd.DataFrame):
             if len(X) == 1:
                 return self.model.predict_one(self.preprocessor.transform_row(self._row_of_frame(X)))
-            return self._batch(self.preprocessor.transform_frame(X))
+            encoded = self.preprocessor.transform_arrays(column_arrays(X, self._positions(X)), len(X))
+            return self._batch(encoded)
         if isinstance(X, (Mapping, pd.Series)):
             if isinstance(X, Mapping) and any(np.ndim(v) > 0 for v in X.values()):
                 return self._raw(pd.DataFrame(X))
@@ -129,17 +130,16 @@ class Predictor:
             raise DataError("X has no rows; pass at least one row to predict.")
         return self.model.predict(encoded)
 
-    def _row_of_frame(self, X: pd.DataFrame) -> list[Any]:
+    def _positions(self, X: pd.DataFrame) -> list[int]:
         columns = X.columns.tolist()
-        if columns != self._seen_columns:
-            where = {c: i for i, c in enumerate(columns)}
-            missing = [n for n in self._names if n not in where]
-            if missing:
-                raise self.preprocessor.missing_error(missing)
-            self._seen_positions = [where[n] for n in self._names]
-            self._seen_columns = columns
-        row = X.to_numpy(dtype=object)[0]
-        return [row[i] for i in self._seen_positions]
+        seen_columns, seen_positions = self._seen  # one tuple: safe when threads share the predictor
+        if columns != seen_columns:
+            seen_positions = self.preprocessor.positions_in(columns)
+            self._seen = (columns, seen_positions)
+        return seen_positions
+
+    def _row_of_frame(self, X: pd.DataFrame) -> list[Any]:
+        return [a[0] for a in column_arrays(X, self._positions(X))]
 
     def _raw_array(self, X: Any) -> np.ndarray:
         arr = np.asarray(X)

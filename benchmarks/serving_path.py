@@ -1,0 +1,120 @@
+"""Serving-path benchmark: the Predictor on raw rows against the bare model on encoded rows.
+
+For one fixed model per data set (100 trees, 31 leaves) this times, in one process:
+  - ``Booster.predict`` on an already-encoded NumPy row (the baseline of the core issue's target);
+  - the Predictor's ``predict_proba`` on a raw one-row DataFrame and on a dict;
+  - LightGBM's scikit-learn wrapper ``predict_proba`` on a one-row DataFrame (pandas categoricals);
+  - XGBoost: ``inplace_predict`` on an encoded row against the Predictor on a raw row;
+and, at batch sizes 1, 10, 100, 1,000, the Predictor on raw DataFrames against ``Booster.predict``
+on encoded arrays. Results: ``results/serving_path.{json,md}``. Run: ``python benchmarks/serving_path.py``.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from _common import dataset, machine, time_calls, write_results
+
+from paretoml import Predictor
+from paretoml.data import Preprocessor, intake, make_splits
+from paretoml.families import FitData, get_family
+
+DATASETS = ["breast_cancer", "orange_juice", "credit_default", "ames_housing", "nyc_flights"]
+BATCHES = [1, 10, 100, 1000]
+
+
+def _sklearn_frame(X: pd.DataFrame) -> pd.DataFrame:
+    return X.assign(**{c: X[c].astype("category") for c in X.columns if X[c].dtype == object or X[c].dtype == "str"})
+
+
+def bench(name: str) -> dict[str, object]:
+    X, y = dataset(name)
+    ds = intake((X, y))
+    sp = make_splits(ds, seed=0)
+    pre = Preprocessor.fit(sp.train.X)
+    enc_train, enc_valid = pre.transform_frame(sp.train.X), pre.transform_frame(sp.valid.X)
+    fit = FitData(enc_train, sp.train.y, enc_valid, sp.valid.y, pre.cat_indices, ds.task, len(ds.classes), 1, 0)
+    params = {"n_estimators": 100, "num_leaves": 31}
+    test = sp.test.X.reset_index(drop=True)
+    rows = [test.iloc[[i]] for i in range(min(200, len(test)))]
+    dicts = [r.iloc[0].to_dict() for r in rows]
+    encoded = [pre.transform_frame(r) for r in rows]
+    serve = "predict" if ds.task == "regression" else "predict_proba"
+    out: dict[str, object] = {"dataset": name, "rows": len(X), "columns": X.shape[1], "task": ds.task}
+
+    lgbm = get_family("lightgbm").fit(fit, params)
+    pred = Predictor(pre, lgbm, task=ds.task, classes=ds.classes).set_threads(1)
+    booster = lgbm.booster  # type: ignore[attr-defined]
+    bare = time_calls(lambda r: booster.predict(r, num_threads=1), encoded)
+    frame = time_calls(getattr(pred, serve), rows)
+    as_dict = time_calls(getattr(pred, serve), dicts)
+    wrapper_cls = lgb.LGBMRegressor if ds.task == "regression" else lgb.LGBMClassifier
+    wrapper = wrapper_cls(n_estimators=100, num_leaves=31, n_jobs=1, verbose=-1)
+    wrapper.fit(_sklearn_frame(sp.train.X), sp.train.y)
+    skl_rows = [_sklearn_frame(test).iloc[[i]] for i in range(len(rows))]
+    sklearn = time_calls(getattr(wrapper, serve), skl_rows, repeats=500)
+    out["lightgbm_single_row"] = {
+        "booster_predict_encoded": bare,
+        "predictor_dataframe": frame,
+        "predictor_dict": as_dict,
+        "sklearn_wrapper_dataframe": sklearn,
+        "ratio_predictor_to_booster": frame["p50_us"] / bare["p50_us"],
+        "ratio_sklearn_to_predictor": sklearn["p50_us"] / frame["p50_us"],
+    }
+    batches = {}
+    for n in BATCHES:
+        idx = np.arange(n) % len(test)
+        raw = test.iloc[idx].reset_index(drop=True)
+        enc = pre.transform_frame(raw)
+        reps = 300 if n <= 100 else 60
+        b = time_calls(lambda a: booster.predict(a, num_threads=1), [enc], repeats=reps)
+        p = time_calls(getattr(pred, serve), [raw], repeats=reps)
+        batches[str(n)] = {"booster_us": b["p50_us"], "predictor_us": p["p50_us"], "ratio": p["p50_us"] / b["p50_us"]}
+    out["lightgbm_batches"] = batches
+
+    xgbm = get_family("xgboost").fit(fit, {"n_estimators": 100, "max_depth": 6})
+    xpred = Predictor(pre, xgbm, task=ds.task, classes=ds.classes).set_threads(1)
+    xb = xgbm.booster  # type: ignore[attr-defined]
+    x_bare = time_calls(lambda r: xb.inplace_predict(r), encoded, repeats=1000)
+    x_frame = time_calls(getattr(xpred, serve), rows, repeats=1000)
+    out["xgboost_single_row"] = {
+        "inplace_predict_encoded": x_bare,
+        "predictor_dataframe": x_frame,
+        "ratio_predictor_to_inplace": x_frame["p50_us"] / x_bare["p50_us"],
+    }
+    return out
+
+
+def main() -> None:
+    results = [bench(name) for name in DATASETS]
+    info = machine()
+    lines = [
+        f"# Serving path, single thread ({info['date']}, {info['cpu']}, {info['cpus']} CPUs)",
+        "",
+        "One raw row in, prediction out; p50 in µs; ratio = Predictor / bare model on an encoded NumPy row.",
+        "",
+        "| data set | cols | LightGBM Booster.predict (encoded) | Predictor (DataFrame row) | ratio | Predictor (dict) "
+        "| sklearn wrapper (DataFrame row) | XGBoost inplace_predict (encoded) | Predictor XGBoost (DataFrame row) | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s, x = r["lightgbm_single_row"], r["xgboost_single_row"]  # type: ignore[index]
+        lines.append(
+            f"| {r['dataset']} | {r['columns']} | {s['booster_predict_encoded']['p50_us']:.1f} | "
+            f"{s['predictor_dataframe']['p50_us']:.1f} | {s['ratio_predictor_to_booster']:.2f}× | "
+            f"{s['predictor_dict']['p50_us']:.1f} | {s['sklearn_wrapper_dataframe']['p50_us']:.1f} | "
+            f"{x['inplace_predict_encoded']['p50_us']:.1f} | {x['predictor_dataframe']['p50_us']:.1f} | "
+            f"{x['ratio_predictor_to_inplace']:.2f}× |"
+        )
+    lines += ["", "Batches (LightGBM): Predictor on a raw DataFrame / Booster.predict on the encoded array, p50 µs", ""]
+    lines += ["| data set | " + " | ".join(f"{n} rows" for n in BATCHES) + " |", "|---|" + "---|" * len(BATCHES)]
+    for r in results:
+        b = r["lightgbm_batches"]  # type: ignore[index]
+        cells = [f"{b[str(n)]['predictor_us']:.0f} / {b[str(n)]['booster_us']:.0f} ({b[str(n)]['ratio']:.2f}×)" for n in BATCHES]
+        lines.append(f"| {r['dataset']} | " + " | ".join(cells) + " |")
+    write_results("serving_path", {"machine": info, "results": results}, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
