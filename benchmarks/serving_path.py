@@ -111,7 +111,10 @@ def main() -> None:
     lines += ["| data set | " + " | ".join(f"{n} rows" for n in BATCHES) + " |", "|---|" + "---|" * len(BATCHES)]
     for r in results:
         b = r["lightgbm_batches"]  # type: ignore[index]
-        cells = [f"{b[str(n)]['predictor_us']:.0f} / {b[str(n)]['booster_us']:.0f} ({b[str(n)]['ratio']:.2f}×)" for n in BATCHES]
+        cells = [
+            f"{b[str(n)]['predictor_us']:.0f} / {b[str(n)]['booster_us']:.0f} ({b[str(n)]['ratio']:.2f}×)"
+            for n in BATCHES
+        ]
         lines.append(f"| {r['dataset']} | " + " | ".join(cells) + " |")
     write_results("serving_path", {"machine": info, "results": results}, "\n".join(lines) + "\n")
 

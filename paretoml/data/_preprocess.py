@@ -39,8 +39,12 @@ def _py(value: Any) -> Any:
 def column_arrays(X: pd.DataFrame, positions: Sequence[int]) -> list[Any]:
     """The columns of ``X`` at ``positions`` as arrays, without building a Series per column.
 
-    Uses ``DataFrame._get_column_array`` (about 1 µs a column) where pandas has it, else ``iloc``.
+    A frame of one dtype (one pandas block) is read with a single ``to_numpy()``; otherwise columns come
+    from ``DataFrame._get_column_array`` (about 1 µs a column) where pandas has it, else ``iloc``.
     """
+    if getattr(getattr(X, "_mgr", None), "is_single_block", False):
+        matrix = X.to_numpy()
+        return [matrix[:, i] for i in positions]
     get = getattr(X, "_get_column_array", None)
     if get is not None:
         try:
@@ -196,7 +200,7 @@ class Preprocessor:
             return values.astype(np.float64, copy=False)
         if spec.kind == "cat":
             assert index is not None
-            codes = index.get_indexer(np.asarray(values, dtype=object))
+            codes = index.get_indexer(pd.Index(np.asarray(values, dtype=object), dtype=object))
             out = codes.astype(np.float64)
             out[codes < 0] = _NAN
             return out

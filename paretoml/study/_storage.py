@@ -140,7 +140,9 @@ def open_study(
             raise ConfigError(f"study {study_name!r} exists and was not made by paretoml; pick another study_name.")
         for key, value in attrs.items():
             study.set_user_attr(key, value)
-        study.set_metric_names(metric_names)
+        with warnings.catch_warnings():  # stable since Optuna 3.2, still flagged experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(metric_names)
         return study
     if [d.name.lower() for d in study.directions] != directions:
         raise ConfigError(f"study {study_name!r} exists with other objective directions; pick another study_name.")
