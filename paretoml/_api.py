@@ -18,6 +18,7 @@ from paretoml._version import __version__
 from paretoml.data import Preprocessor, intake, intake_like, make_splits
 from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
+from paretoml.features import FeatureSelection, resolve_selection
 from paretoml.measure import Hardware, get_metric, resolve_hardware
 from paretoml.spaces import SearchSpace, default_space_path, load_space
 from paretoml.study import (
@@ -71,6 +72,7 @@ def optimize(
     sampler: str | optuna.samplers.BaseSampler | None = None,
     seed: int = 0,
     hardware: Hardware | dict[str, Any] | int | None = None,
+    features: FeatureSelection | str | bool | list[int] | dict[str, Any] | None = None,
     valid_size: float = 0.2,
     test_size: float = 0.2,
     validation: Any = None,
@@ -104,6 +106,10 @@ def optimize(
             Optuna sampler.
         seed: Seed for the split, the sampler and the models.
         hardware: Thread count or ``{"n_threads": ..., "device": ...}``; default: this machine's CPUs.
+        features: Feature subsets as a searched dimension: ``"shap"`` (default: rank columns once per
+            study by mean |SHAP| of a reference LightGBM model, then each trial keeps the top
+            ``n_features``), ``"gain"`` (rank by split gain, cheaper), ``"off"``/``False``, a list of
+            candidate sizes, or a dict with ``method``, ``sizes``, ``min_features``, ``sample_rows``.
         valid_size: Fraction of rows for validation (used to choose models).
         test_size: Fraction of rows held out, never seen by the search, to report the front on.
         validation: A validation set (same form as ``data``) instead of splitting one off.
@@ -131,6 +137,7 @@ def optimize(
     test_ds = intake_like(test, ds, target=target, name="test") if test is not None else None
     metric_obj = get_metric(metric, ds.task)
     spaces = _resolve_spaces(families, search_spaces, ds.task)
+    selection = resolve_selection(features)
     profile = resolve_hardware(hardware)
     splits = make_splits(ds, valid_size=valid_size, test_size=test_size, seed=seed, validation=valid_ds, test=test_ds)
     artifact_dir, temporary = artifact_dir_for(storage, artifacts)
@@ -172,7 +179,9 @@ def optimize(
         seed=seed,
         store=artifact_store(artifact_dir),
         study_name=study_name,
+        selection=selection,
     )
+    ctx.attach_ranking(study)
     timeout = None
     if plan.seconds is not None:
         timeout = max(plan.seconds - (time.monotonic() - started), 1e-3)

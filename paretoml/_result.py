@@ -111,6 +111,20 @@ class Result:
         raw = self.study.user_attrs.get(TEST_SCORES_ATTR, {})
         return {int(k): float(v) for k, v in raw.items()}
 
+    @property
+    def feature_ranking(self) -> pd.DataFrame:
+        """The study's feature ranking: ``rank, feature, importance, method`` (empty when none)."""
+        columns = ["rank", "feature", "importance", "method"]
+        for method in ("shap", "gain"):
+            stored = self.study.user_attrs.get(f"feature_ranking_{method}")
+            if stored:
+                n = len(stored["features"])
+                return pd.DataFrame(
+                    {"rank": range(1, n + 1), "feature": stored["features"], "importance": stored["scores"],
+                     "method": [method] * n}
+                )  # fmt: skip
+        return pd.DataFrame(columns=columns)
+
     def completed_trials(self) -> list[FrozenTrial]:
         """Completed trials with all objective values."""
         return [

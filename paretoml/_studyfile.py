@@ -13,6 +13,7 @@ Format (every key but ``data`` optional)::
     families: [lightgbm, xgboost]
     search_spaces: {}                # family: YAML path (relative to this file)
     hardware: {n_threads: 2}         # default: this machine's CPUs
+    features: shap                   # shap | gain | off | [sizes] | {method, sizes, min_features, sample_rows}
     seed: 0
     split: {valid_size: 0.2, test_size: 0.2}
 """
@@ -32,7 +33,7 @@ __all__ = ["StudyFile", "load_data", "read_study_file"]
 
 _KEYS = {
     "study_name", "data", "target", "task", "metric", "budget", "storage", "artifacts", "families",
-    "search_spaces", "hardware", "seed", "split", "sampler",
+    "search_spaces", "hardware", "seed", "split", "sampler", "features",
 }  # fmt: skip
 _BUNDLED = ("breast_cancer", "digits", "wine", "diabetes", "iris")
 
@@ -86,7 +87,7 @@ def read_study_file(path: str | Path) -> tuple[StudyFile, Any]:
     if not data.startswith("sklearn:"):
         data = _resolve(base, data)
     options: dict[str, Any] = {}
-    for key in ("task", "metric", "families", "hardware", "seed", "sampler"):
+    for key in ("task", "metric", "families", "hardware", "seed", "sampler", "features"):
         if raw.get(key) is not None:
             options[key] = raw[key]
     split = raw.get("split") or {}

@@ -59,6 +59,32 @@ def front_table(result: Result, title: str) -> Table:
     return table
 
 
+def ranking_table(result: Result, top: int = 10) -> Table | None:
+    """A rich table of the study's most important features, or None when it has no ranking."""
+    ranking = result.feature_ranking
+    if ranking.empty:
+        return None
+    method = ranking.method.iloc[0]
+    table = Table(
+        title=f"Top {min(top, len(ranking))} of {len(ranking)} features (mean |SHAP|)"
+        if method == "shap"
+        else f"Top {min(top, len(ranking))} of {len(ranking)} features (split gain)"
+    )
+    for col in ("rank", "feature", "importance"):
+        table.add_column(col, justify="left" if col == "feature" else "right")
+    for row in ranking.head(top).itertuples(index=False):
+        table.add_row(str(row.rank), str(row.feature), f"{row.importance:.4g}")
+    return table
+
+
+def _print_result(result: Result) -> None:
+    title = f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)"
+    console.print(front_table(result, title))
+    ranking = ranking_table(result)
+    if ranking is not None:
+        console.print(ranking)
+
+
 class _ProgressCallback:
     """Live progress: trials done, time used, front size, best value of each objective."""
 
@@ -113,12 +139,7 @@ def run(
     except ParetoMLError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    console.print(
-        front_table(
-            result,
-            f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)",
-        )
-    )
+    _print_result(result)
     console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
 
 
@@ -133,12 +154,7 @@ def front(
     except ParetoMLError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    console.print(
-        front_table(
-            result,
-            f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)",
-        )
-    )
+    _print_result(result)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ def test_run_then_front(tmp_path: Path) -> None:
     again = runner.invoke(app, ["front", str(tmp_path / "bc.db")])
     assert again.exit_code == 0, again.output
     assert "Pareto front of 'bc'" in again.output and "lightgbm" in again.output
+    assert "features (mean |SHAP|)" in again.output and "worst" in again.output  # the ranking table
     more = runner.invoke(app, ["run", str(study), "--budget", "2 trials"])
     assert more.exit_code == 0 and "of 5 trials" in more.output
 

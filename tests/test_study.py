@@ -45,7 +45,8 @@ def test_end_to_end_sqlite_study(mixed_frame: pd.DataFrame, tmp_path: Path) -> N
         pred = result.predictor(number)
         assert pred.predict_proba(held_out).shape == (20, 2)
         attrs = result.study.trials[number].user_attrs
-        assert attrs["n_features"] == pred.n_features_in_ == 5
+        assert attrs["n_features"] == pred.n_features_in_ == len(attrs["features"])
+        assert list(pred.feature_names_in_) == attrs["features"]
         assert attrs["latency_p50_ms"] > 0 and attrs["size_bytes"] > 0 and attrs["config"]
     assert (tmp_path / "s_artifacts").is_dir()
     # the stored study can be read back without the data

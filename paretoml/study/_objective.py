@@ -16,12 +16,14 @@ from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 from paretoml._predictor import Predictor
 from paretoml.data import Preprocessor, Splits
 from paretoml.families import FitData, get_family
+from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import Hardware, Metric, measure_latency, one_row_frames
 from paretoml.spaces import SearchSpace
 
 __all__ = ["Objective", "StudyContext"]
 
 _LATENCY_ROWS = 64
+_NO_SELECTION = FeatureSelection(method="off")
 _BATCH_ROWS = 1000
 
 
@@ -39,13 +41,54 @@ class StudyContext:
     seed: int
     store: FileSystemArtifactStore
     study_name: str
+    selection: FeatureSelection = _NO_SELECTION
 
     def __post_init__(self) -> None:
         self.X_train = self.preprocessor.transform_frame(self.splits.train.X)
         self.X_valid = self.preprocessor.transform_frame(self.splits.valid.X)
+        self.position = {name: i for i, name in enumerate(self.preprocessor.names)}
+        self.ranking: FeatureRanking | None = None
         valid = self.splits.valid.X
         self.latency_rows = one_row_frames(valid, _LATENCY_ROWS, self.seed)
         self.latency_batch = valid.sample(_BATCH_ROWS, replace=len(valid) < _BATCH_ROWS, random_state=self.seed)
+
+    def attach_ranking(self, study: optuna.Study) -> None:
+        """Load the study's feature ranking, or compute it once and store it as a study user attr.
+
+        A resumed study, or another worker on the same storage, reuses the stored ranking.
+        """
+        if not self.selection.active or len(self.preprocessor.names) < 2:
+            return
+        key = f"feature_ranking_{self.selection.method}"
+        stored = study.user_attrs.get(key)
+        if stored is not None and sorted(stored["features"]) == sorted(self.preprocessor.names):
+            self.ranking = FeatureRanking.from_dict(stored)
+            return
+        self.ranking = rank_features(
+            self.X_train,
+            self.splits.train.y,
+            self.preprocessor.names,
+            cat_indices=self.preprocessor.cat_indices,
+            task=self.task,
+            n_classes=len(self.classes),
+            method=self.selection.method,
+            sample_rows=self.selection.sample_rows,
+            n_threads=self.hardware.n_threads,
+            seed=self.seed,
+        )
+        study.set_user_attr(key, self.ranking.to_dict())
+
+    def suggest_features(self, trial: optuna.Trial) -> list[str]:
+        """The columns this trial keeps: the top ``n_features`` of the ranking (all when off)."""
+        if self.ranking is None:
+            return list(self.preprocessor.names)
+        n_all = len(self.ranking.features)
+        if self.selection.sizes is not None:
+            k = int(trial.suggest_categorical("n_features", sorted({min(s, n_all) for s in self.selection.sizes})))
+        else:
+            low = min(self.selection.min_features, n_all)
+            k = trial.suggest_int("n_features", low, n_all, log=True) if low < n_all else n_all
+        return self.ranking.top(k)
 
     def score(self, predictor: Predictor, X: pd.DataFrame, y: np.ndarray) -> float:
         """The metric of ``predictor`` on raw rows ``X`` (through the serving path)."""
@@ -74,12 +117,18 @@ class Objective:
         ctx = self.ctx
         family_name = trial.suggest_categorical("family", sorted(ctx.spaces))
         params = ctx.spaces[family_name].suggest(trial)
+        keep = ctx.suggest_features(trial)
+        if keep == ctx.preprocessor.names:
+            pre, X_train, X_valid = ctx.preprocessor, ctx.X_train, ctx.X_valid
+        else:
+            columns = [ctx.position[name] for name in keep]
+            pre, X_train, X_valid = ctx.preprocessor.select(keep), ctx.X_train[:, columns], ctx.X_valid[:, columns]
         data = FitData(
-            X_train=ctx.X_train,
+            X_train=X_train,
             y_train=ctx.splits.train.y,
-            X_valid=ctx.X_valid,
+            X_valid=X_valid,
             y_valid=ctx.splits.valid.y,
-            cat_indices=ctx.preprocessor.cat_indices,
+            cat_indices=pre.cat_indices,
             task=ctx.task,
             n_classes=len(ctx.classes),
             n_threads=ctx.hardware.n_threads,
@@ -96,7 +145,7 @@ class Objective:
             "metric": ctx.metric.name,
             "hardware": ctx.hardware.fingerprint(),
         }
-        predictor = Predictor(ctx.preprocessor, model, task=ctx.task, classes=ctx.classes, info=info)
+        predictor = Predictor(pre, model, task=ctx.task, classes=ctx.classes, info=info)
         predictor.set_threads(ctx.hardware.n_threads)
         metric_valid = ctx.score(predictor, ctx.splits.valid.X, ctx.splits.valid.y)
 
@@ -126,6 +175,7 @@ class Objective:
             "size_bytes": size_bytes,
             "n_features": predictor.n_features_in_,
             "features": list(predictor.preprocessor.names),
+            "feature_method": ctx.selection.method if ctx.ranking is not None else "all",
             "fit_seconds": fit_seconds,
             "artifact_id": artifact_id,
             **model.stats(),
