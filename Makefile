@@ -27,6 +27,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/serving_path.py
 	$(BIN)/python benchmarks/unseen_data.py 60
+	$(BIN)/python benchmarks/feature_subsets.py 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

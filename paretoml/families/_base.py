@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,14 +48,18 @@ class FittedModel(abc.ABC):
     """
 
     family: str
+    task: str
+    #: A faster call for one encoded row returning the library's raw output, or None.
+    single_row: Callable[[np.ndarray], np.ndarray] | None = None
 
     @abc.abstractmethod
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predict a batch of encoded rows."""
 
     def predict_one(self, X: np.ndarray) -> np.ndarray:
-        """Predict one encoded row of shape ``(1, p)``; families override this with a faster path."""
-        return self.predict(X)
+        """Predict one encoded row of shape ``(1, p)``, through :attr:`single_row` when there is one."""
+        fast = self.single_row
+        return self.predict(X) if fast is None else as_output(fast(X), self.task, 1)
 
     @abc.abstractmethod
     def save(self, directory: Path) -> dict[str, Any]:
@@ -95,9 +100,11 @@ class BaseFamily(abc.ABC):
         return task in ("binary", "multiclass", "regression")
 
 
-def as_proba(raw: np.ndarray, task: str) -> np.ndarray:
-    """Turn a library's probability output into ``(n, n_classes)`` columns."""
+def as_output(raw: np.ndarray, task: str, n_rows: int) -> np.ndarray:
+    """A library's raw output as ``(n, n_classes)`` probabilities, or ``(n,)`` regression values."""
+    if task == "regression":
+        return raw.reshape(n_rows)
     if task == "binary":
-        p = raw.reshape(-1)
+        p = raw.reshape(n_rows)
         return np.column_stack((1.0 - p, p))
-    return raw
+    return raw.reshape(n_rows, -1)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import lightgbm as lgb
 import numpy as np
 
-from paretoml.families._base import BaseFamily, FitData, FittedModel, as_proba
+from paretoml.families._base import BaseFamily, FitData, FittedModel, as_output
 
 __all__ = ["LightGBMFamily", "LightGBMModel"]
 
@@ -71,28 +71,18 @@ class LightGBMModel(FittedModel):
         self.booster = booster
         self.task = task
         self.n_classes = n_classes
-        self._fast: _SingleRowPredictor | None = None
         self.set_threads(n_threads)
 
     def set_threads(self, n_threads: int) -> None:
         self.n_threads = n_threads
         n_out = self.n_classes if self.task == "multiclass" else 1
         try:
-            self._fast = _SingleRowPredictor(self.booster, self.booster.num_feature(), n_out, n_threads)
+            self.single_row = _SingleRowPredictor(self.booster, self.booster.num_feature(), n_out, n_threads)
         except (AttributeError, OSError, RuntimeError):
-            self._fast = None  # an unusual LightGBM build: fall back to Booster.predict
+            self.single_row = None  # an unusual LightGBM build: fall back to Booster.predict
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster.predict(X, num_threads=self.n_threads))
-        return raw if self.task == "regression" else as_proba(raw, self.task)
-
-    def predict_one(self, X: np.ndarray) -> np.ndarray:
-        if self._fast is None:
-            return self.predict(X)
-        raw = self._fast(X)
-        if self.task == "regression":
-            return raw
-        return as_proba(raw, self.task) if self.task == "binary" else raw.reshape(1, -1)
+        return as_output(np.asarray(self.booster.predict(X, num_threads=self.n_threads)), self.task, len(X))
 
     def save(self, directory: Path) -> dict[str, Any]:
         (directory / _FILE).write_text(self.booster.model_to_string())

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from paretoml.families._base import BaseFamily, FitData, FittedModel, as_proba
+from paretoml.families._base import BaseFamily, FitData, FittedModel, as_output
 
 __all__ = ["XGBoostFamily", "XGBoostModel"]
 
@@ -68,28 +68,18 @@ class XGBoostModel(FittedModel):
         self.booster = booster
         self.task = task
         self.n_classes = n_classes
-        self._fast: _SingleRowPredictor | None = None
         try:
-            self._fast = _SingleRowPredictor(booster, booster.num_features())
+            self.single_row = _SingleRowPredictor(booster, booster.num_features())
         except (AttributeError, OSError):
-            self._fast = None  # an unusual XGBoost build: fall back to inplace_predict
+            self.single_row = None  # an unusual XGBoost build: fall back to inplace_predict
         self.set_threads(n_threads)
 
     def set_threads(self, n_threads: int) -> None:
         self.n_threads = n_threads
         self.booster.set_param({"nthread": n_threads})
 
-    def predict_one(self, X: np.ndarray) -> np.ndarray:
-        if self._fast is None:
-            return self.predict(X)
-        raw = self._fast(X)
-        if self.task == "regression":
-            return raw
-        return as_proba(raw, self.task) if self.task == "binary" else raw.reshape(1, -1)
-
     def predict(self, X: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster.inplace_predict(X))
-        return raw if self.task == "regression" else as_proba(raw, self.task)
+        return as_output(np.asarray(self.booster.inplace_predict(X)), self.task, len(X))
 
     def save(self, directory: Path) -> dict[str, Any]:
         self.booster.save_model(str(directory / _FILE))
