@@ -10,7 +10,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,dev]"
 	touch $(STAMP)
 
 demo: setup
@@ -25,9 +25,11 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(BIN)/python benchmarks/serving_path.py
 	$(BIN)/python benchmarks/unseen_data.py 60
 	$(BIN)/python benchmarks/feature_subsets.py 60
+	$(BIN)/python benchmarks/vs_flaml.py 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

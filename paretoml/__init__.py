@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from paretoml._api import optimize
 from paretoml._budget import Budget
+from paretoml._picker import PRESETS, Pick, pick
 from paretoml._predictor import Predictor, load
 from paretoml._result import Result, load_study
 from paretoml._version import __version__
@@ -19,12 +20,14 @@ from paretoml.exceptions import (
     ConfigError,
     DataError,
     MissingDependencyError,
+    NoFeasibleModelError,
     ParetoMLError,
     SearchSpaceError,
 )
 from paretoml.measure import Hardware
 
 __all__ = [
+    "PRESETS",
     "Budget",
     "BudgetError",
     "ColumnMismatchError",
@@ -32,7 +35,9 @@ __all__ = [
     "DataError",
     "Hardware",
     "MissingDependencyError",
+    "NoFeasibleModelError",
     "ParetoMLError",
+    "Pick",
     "Predictor",
     "Result",
     "SearchSpaceError",
@@ -40,4 +45,5 @@ __all__ = [
     "load",
     "load_study",
     "optimize",
+    "pick",
 ]

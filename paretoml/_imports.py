@@ -7,7 +7,7 @@ from types import ModuleType
 
 from paretoml.exceptions import MissingDependencyError
 
-_EXTRA_OF = {"torch": "cnn", "optuna_dashboard": "dashboard", "psycopg": "postgres"}
+_EXTRA_OF = {"torch": "cnn", "optuna_dashboard": "dashboard", "psycopg": "postgres", "matplotlib": "report"}
 
 
 def require(module: str, feature: str) -> ModuleType:

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -15,6 +15,9 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.trial import FrozenTrial, TrialState
 
 from paretoml._predictor import Predictor
+
+if TYPE_CHECKING:
+    from paretoml._picker import Pick
 from paretoml.exceptions import ConfigError
 from paretoml.pareto import non_dominated
 from paretoml.study import OBJECTIVES, artifact_store, open_storage
@@ -136,6 +139,12 @@ class Result:
     def keep_temporary(self, directory: Path) -> None:
         """Delete ``directory`` (an in-memory study's artifacts) when this result is garbage-collected."""
         weakref.finalize(self, shutil.rmtree, str(directory), True)
+
+    def pick(self, **kwargs: Any) -> Pick:
+        """Choose one front member for a business scenario; see :func:`paretoml.pick` for arguments."""
+        from paretoml._picker import pick
+
+        return pick(self, **kwargs)
 
     # ------------------------------------------------------------------ predictors
     def predictor(self, trial: int | np.integer | FrozenTrial) -> Predictor:

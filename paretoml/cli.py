@@ -17,6 +17,7 @@ from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
+from paretoml._cli_pick import register as register_decision_commands
 from paretoml._result import Result, load_study
 from paretoml._studyfile import load_data, read_study_file
 from paretoml.exceptions import ParetoMLError
@@ -155,6 +156,9 @@ def front(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     _print_result(result)
+
+
+register_decision_commands(app, console)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "MissingDependencyError",
+    "NoFeasibleModelError",
     "ParetoMLError",
     "SearchSpaceError",
 ]
@@ -43,3 +44,7 @@ class BudgetError(ConfigError):
 
 class MissingDependencyError(ParetoMLError, ImportError):
     """An optional dependency is needed for the requested feature but is not installed."""
+
+
+class NoFeasibleModelError(ParetoMLError):
+    """No front member meets the hard limits of a pick; the message names the closest candidates."""
