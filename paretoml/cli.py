@@ -108,6 +108,10 @@ class _ProgressCallback:
                 f"{best:.4f} | fastest {min(v[1] for v in values):.4f} ms | smallest {min(v[2] for v in values):.1f} KB"
             )
         elapsed = time.monotonic() - self.started
+        if self.seconds is not None:
+            text = f"{max(self.seconds - elapsed, 0):.0f}s left | " + text
+        elif self.trials is not None:
+            text = f"{max(self.trials - len(done) - failed, 0)} trials left | " + text
         completed = elapsed if self.seconds is not None else len(done) + failed
         self.progress.update(self.task_id, completed=completed, description=text)
 
