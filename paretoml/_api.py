@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ from paretoml.study import (
     make_sampler,
     open_storage,
     open_study,
+    storage_url,
 )
+from paretoml.study._recovery import fail_dead_trials
 
 __all__ = ["optimize"]
 
@@ -78,6 +81,8 @@ def optimize(
     validation: Any = None,
     test: Any = None,
     callbacks: Iterable[Callback] | None = None,
+    trial_timeout: float | None = 600.0,
+    workers: int = 1,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
 
@@ -115,6 +120,11 @@ def optimize(
         validation: A validation set (same form as ``data``) instead of splitting one off.
         test: A test set (same form as ``data``) instead of splitting one off.
         callbacks: Optuna callbacks ``f(study, trial)`` called after each trial.
+        trial_timeout: Seconds one trial may spend; a trial past it stops fitting and is recorded as
+            FAIL with the reason (None: no limit).
+        workers: Processes to run trials in. With more than one, ``storage`` must be a journal file
+            (``*.log``) or a server database (PostgreSQL): SQLite is not for concurrent writers. Every
+            worker on a machine shares one lock, so no latency is timed while another trial trains.
 
     Returns:
         A :class:`~paretoml.Result` with ``front``, ``trials``, ``predictor(trial)`` and ``study``.
@@ -132,6 +142,15 @@ def optimize(
     """
     started = time.monotonic()
     plan = parse_budget(budget)
+    if trial_timeout is not None and not trial_timeout > 0:
+        raise ConfigError(f"`trial_timeout` must be a positive number of seconds or None; got {trial_timeout!r}.")
+    _check_workers(workers, storage)
+    call_kwargs = {
+        "target": target, "task": task, "metric": metric, "families": families, "search_spaces": search_spaces,
+        "storage": storage, "study_name": study_name, "artifacts": artifacts, "sampler": sampler, "seed": seed,
+        "hardware": hardware, "features": features, "valid_size": valid_size, "test_size": test_size,
+        "validation": validation, "test": test,
+    }  # fmt: skip
     ds = intake(data, target=target, task=task)
     valid_ds = intake_like(validation, ds, target=target, name="validation") if validation is not None else None
     test_ds = intake_like(test, ds, target=target, name="test") if test is not None else None
@@ -180,23 +199,79 @@ def optimize(
         store=artifact_store(artifact_dir),
         study_name=study_name,
         selection=selection,
+        trial_timeout=trial_timeout,
     )
     ctx.attach_ranking(study)
+    dead = fail_dead_trials(study)
+    if dead:
+        warnings.warn(f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2)
     timeout = None
     if plan.seconds is not None:
         timeout = max(plan.seconds - (time.monotonic() - started), 1e-3)
+    helpers = _spawn_workers(workers, data, plan, timeout, trial_timeout, call_kwargs)
     study.optimize(
         Objective(ctx),
-        n_trials=plan.trials,
+        n_trials=_share(plan.trials, workers, 0),
         timeout=timeout,
         catch=(Exception,),
         callbacks=list(callbacks or []),
     )
+    for proc in helpers:
+        proc.join()
     result = Result(study, artifact_dir)
     if temporary:
         result.keep_temporary(artifact_dir)
     _rescore_front(result, ctx)
+    for family, (count, reason) in result.failed_families().items():
+        warnings.warn(
+            f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
+        )
     return result
+
+
+def _check_workers(workers: int, storage: Any) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"`workers` must be an integer of at least 1; got {workers!r}.")
+    if workers == 1:
+        return
+    url = storage_url(storage) if isinstance(storage, (str, Path)) else None
+    if url is None or url.startswith("sqlite"):
+        raise ConfigError(
+            f"`workers`={workers} needs a storage that several processes can write: a journal file "
+            "(storage='studies/x.log') or a server database (PostgreSQL); got "
+            f"{'an in-memory or storage object' if url is None else repr(url)}."
+        )
+
+
+def _share(total: int | None, workers: int, index: int) -> int | None:
+    """Worker ``index``'s part of a trial budget (the first ones take the remainder)."""
+    if total is None:
+        return None
+    return total // workers + (1 if index < total % workers else 0)
+
+
+def _spawn_workers(
+    workers: int, data: Any, plan: Budget, timeout: float | None, trial_timeout: float | None, kwargs: dict[str, Any]
+) -> list[Any]:
+    """Start ``workers - 1`` processes that run trials of the same study; this process is the last."""
+    import multiprocessing
+
+    procs = []
+    spawn = multiprocessing.get_context("spawn")
+    for index in range(1, workers):
+        trials = _share(plan.trials, workers, index)
+        if trials == 0:
+            continue
+        budget = Budget(seconds=timeout, trials=trials)
+        proc = spawn.Process(target=_worker, args=(data, budget, trial_timeout, kwargs), daemon=False)
+        proc.start()
+        procs.append(proc)
+    return procs
+
+
+def _worker(data: Any, budget: Budget, trial_timeout: float | None, kwargs: dict[str, Any]) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optimize(data, budget, trial_timeout=trial_timeout, workers=1, **kwargs)
 
 
 def _rescore_front(result: Result, ctx: StudyContext) -> None:

@@ -128,6 +128,18 @@ class Result:
                 )  # fmt: skip
         return pd.DataFrame(columns=columns)
 
+    def failed_families(self) -> dict[str, tuple[int, str]]:
+        """Families with failed trials and no completed one: ``{family: (n_failed, last reason)}``."""
+        out: dict[str, tuple[int, str]] = {}
+        done = {t.params.get("family") for t in self.completed_trials()}
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+            family = t.params.get("family")
+            if family is None or family in done:
+                continue
+            count = out.get(family, (0, ""))[0] + 1
+            out[family] = (count, str(t.user_attrs.get("fail_reason", "unknown")))
+        return out
+
     def completed_trials(self) -> list[FrozenTrial]:
         """Completed trials with all objective values."""
         return [

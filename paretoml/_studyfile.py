@@ -14,6 +14,7 @@ Format (every key but ``data`` optional)::
     search_spaces: {}                # family: YAML path (relative to this file)
     hardware: {n_threads: 2}         # default: this machine's CPUs
     features: shap                   # shap | gain | off | [sizes] | {method, sizes, min_features, sample_rows}
+    trial_timeout: 600               # seconds one trial may take before it is recorded as FAIL
     seed: 0
     split: {valid_size: 0.2, test_size: 0.2}
 """
@@ -33,7 +34,7 @@ __all__ = ["StudyFile", "load_data", "read_study_file"]
 
 _KEYS = {
     "study_name", "data", "target", "task", "metric", "budget", "storage", "artifacts", "families",
-    "search_spaces", "hardware", "seed", "split", "sampler", "features",
+    "search_spaces", "hardware", "seed", "split", "sampler", "features", "trial_timeout",
 }  # fmt: skip
 _BUNDLED = ("breast_cancer", "digits", "wine", "diabetes", "iris")
 
@@ -50,7 +51,8 @@ class StudyFile:
 
     def optimize_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`paretoml.optimize` (all but ``data`` and ``budget``)."""
-        return {"target": self.target, "study_name": self.study_name, **self.options}
+        options = {k: v for k, v in self.options.items() if k != "storage_given"}
+        return {"target": self.target, "study_name": self.study_name, **options}
 
 
 def _resolve(base: Path, value: str) -> str:
@@ -87,7 +89,7 @@ def read_study_file(path: str | Path) -> tuple[StudyFile, Any]:
     if not data.startswith("sklearn:"):
         data = _resolve(base, data)
     options: dict[str, Any] = {}
-    for key in ("task", "metric", "families", "hardware", "seed", "sampler", "features"):
+    for key in ("task", "metric", "families", "hardware", "seed", "sampler", "features", "trial_timeout"):
         if raw.get(key) is not None:
             options[key] = raw[key]
     split = raw.get("split") or {}
@@ -96,6 +98,7 @@ def read_study_file(path: str | Path) -> tuple[StudyFile, Any]:
     options.update(split)
     storage = raw.get("storage")
     options["storage"] = storage if storage and "://" in str(storage) else _resolve(base, storage or f"{name}.db")
+    options["storage_given"] = bool(storage)
     if raw.get("artifacts"):
         options["artifacts"] = _resolve(base, str(raw["artifacts"]))
     spaces = raw.get("search_spaces") or {}

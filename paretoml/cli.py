@@ -122,6 +122,9 @@ def run(
     budget: Annotated[str | None, typer.Option(help="Override the file's budget: '90s', '5m', '50 trials'.")] = None,
     storage: Annotated[str | None, typer.Option(help="Override the storage URL or SQLite path.")] = None,
     study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes; >1 needs a journal (*.log) or PostgreSQL storage.")
+    ] = 1,
 ) -> None:
     """Run (or continue) the study a YAML file describes, then print its Pareto front."""
     try:
@@ -129,8 +132,11 @@ def run(
         kwargs = spec.optimize_kwargs()
         if storage:
             kwargs["storage"] = storage
+        elif workers > 1 and not spec.options.get("storage_given"):
+            kwargs["storage"] = str(Path(kwargs["storage"]).with_suffix(".log"))  # a journal file: many writers
         if study_name:
             kwargs["study_name"] = study_name
+        kwargs["workers"] = workers
         plan = parse_budget(budget if budget is not None else file_budget)
         data = load_data(spec.data)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -146,6 +152,32 @@ def run(
         raise typer.Exit(code=2) from exc
     _print_result(result)
     console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
+
+
+@app.command()
+def worker(
+    study_file: Annotated[Path, typer.Argument(help="The study YAML file (its data, target and settings).")],
+    storage: Annotated[str | None, typer.Option(help="The shared storage URL (PostgreSQL, or a journal file).")] = None,
+    budget: Annotated[str | None, typer.Option(help="This worker's budget: '90s', '5m', '50 trials'.")] = None,
+    study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
+) -> None:
+    """Join a study as one more worker (from any process or machine that reaches the storage)."""
+    try:
+        spec, file_budget = read_study_file(study_file)
+        kwargs = spec.optimize_kwargs()
+        if storage:
+            kwargs["storage"] = storage
+        if study_name:
+            kwargs["study_name"] = study_name
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
+    except ParetoMLError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    done = len(result.completed_trials())
+    console.print(
+        f"worker done: study {result.study.study_name!r} has {done} completed of {len(result.study.trials)} trials"
+    )
 
 
 @app.command()

@@ -15,6 +15,7 @@ __all__ = [
     "NoFeasibleModelError",
     "ParetoMLError",
     "SearchSpaceError",
+    "TrialTimeoutError",
 ]
 
 
@@ -48,3 +49,7 @@ class MissingDependencyError(ParetoMLError, ImportError):
 
 class NoFeasibleModelError(ParetoMLError):
     """No front member meets the hard limits of a pick; the message names the closest candidates."""
+
+
+class TrialTimeoutError(ParetoMLError):
+    """A trial ran past its time limit (``optimize(trial_timeout=...)``); it is recorded as FAIL."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from paretoml.exceptions import TrialTimeoutError
 
 __all__ = ["BaseFamily", "FitData", "FittedModel"]
 
@@ -27,6 +30,7 @@ class FitData:
         n_classes: Number of classes (0 for regression).
         n_threads: Threads to train and predict with.
         seed: Random seed.
+        deadline: ``time.monotonic()`` value after which fitting must stop (None: no limit).
     """
 
     X_train: np.ndarray
@@ -38,6 +42,18 @@ class FitData:
     n_classes: int
     n_threads: int
     seed: int
+    deadline: float | None = None
+
+    def past_deadline(self) -> bool:
+        """True when fitting ran past :attr:`deadline` (families stop and raise)."""
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def timeout_error(self, rounds_done: int) -> TrialTimeoutError:
+        """The error a family raises when it stopped at the deadline."""
+        return TrialTimeoutError(
+            f"the trial ran past its time limit while fitting (stopped after {rounds_done} boosting rounds). "
+            "Raise `trial_timeout`, or narrow the search space (fewer or smaller trees)."
+        )
 
 
 class FittedModel(abc.ABC):

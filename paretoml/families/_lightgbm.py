@@ -118,6 +118,12 @@ class LightGBMFamily(BaseFamily):
         train = lgb.Dataset(data.X_train, data.y_train, categorical_feature=cats, free_raw_data=True)
         valid = lgb.Dataset(data.X_valid, data.y_valid, reference=train, categorical_feature=cats)
         callbacks: list[Callable[..., Any]] = [lgb.early_stopping(int(patience), verbose=False)] if patience else []
+
+        def deadline(env: Any) -> None:
+            if data.past_deadline():
+                raise data.timeout_error(env.iteration + 1)
+
+        callbacks.append(deadline)
         booster = lgb.train(train_params, train, rounds, valid_sets=[valid], callbacks=callbacks)
         best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))

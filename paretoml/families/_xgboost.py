@@ -90,6 +90,18 @@ class XGBoostModel(FittedModel):
         return {"n_trees": len(dump), "n_leaves": sum(tree.count("leaf=") for tree in dump)}
 
 
+class _Deadline(xgb.callback.TrainingCallback):
+    """Stops training when the trial's deadline passes."""
+
+    def __init__(self, data: FitData) -> None:
+        self.data = data
+        self.hit = False
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        self.hit = self.data.past_deadline()
+        return self.hit
+
+
 class XGBoostFamily(BaseFamily):
     """Gradient-boosted trees with XGBoost (hist), early-stopped on the validation split."""
 
@@ -121,6 +133,7 @@ class XGBoostFamily(BaseFamily):
             max_bin=max_bin,
         )
         dvalid = xgb.DMatrix(data.X_valid, data.y_valid, feature_types=types, enable_categorical=True)
+        stop = _Deadline(data)
         booster = xgb.train(
             train_params,
             dtrain,
@@ -128,7 +141,10 @@ class XGBoostFamily(BaseFamily):
             evals=[(dvalid, "valid")],
             early_stopping_rounds=int(patience) if patience else None,
             verbose_eval=False,
+            callbacks=[stop],
         )
+        if stop.hit:
+            raise data.timeout_error(booster.num_boosted_rounds())
         if patience and booster.best_iteration is not None and booster.best_iteration + 1 < rounds:
             booster = booster[: booster.best_iteration + 1]
         return XGBoostModel(booster, task=data.task, n_classes=data.n_classes, n_threads=data.n_threads)

@@ -18,7 +18,9 @@ from paretoml.data import Preprocessor, Splits
 from paretoml.families import FitData, get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import Hardware, Metric, measure_latency, one_row_frames
+from paretoml.measure._lock import MachineLock
 from paretoml.spaces import SearchSpace
+from paretoml.study._recovery import WORKER_ATTR, worker_id
 
 __all__ = ["Objective", "StudyContext"]
 
@@ -42,8 +44,10 @@ class StudyContext:
     store: FileSystemArtifactStore
     study_name: str
     selection: FeatureSelection = _NO_SELECTION
+    trial_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        self.lock = MachineLock(self.hardware.fingerprint())
         self.X_train = self.preprocessor.transform_frame(self.splits.train.X)
         self.X_valid = self.preprocessor.transform_frame(self.splits.valid.X)
         self.position = {name: i for i, name in enumerate(self.preprocessor.names)}
@@ -99,8 +103,8 @@ class StudyContext:
 class Objective:
     """The Optuna objective: returns (metric on validation, single-row p50 latency in ms, size in KB).
 
-    Trials run one after another in this process, so a latency is never measured while another trial
-    trains on the same cores.
+    Fitting holds a machine-wide lock shared and timing holds it exclusive, so a latency is never
+    measured while another trial (of any paretoml worker on this machine) trains on the same cores.
     """
 
     def __init__(self, ctx: StudyContext) -> None:
@@ -115,6 +119,8 @@ class Objective:
 
     def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
         ctx = self.ctx
+        started = time.monotonic()
+        trial.set_user_attr(WORKER_ATTR, worker_id())
         family_name = trial.suggest_categorical("family", sorted(ctx.spaces))
         params = ctx.spaces[family_name].suggest(trial)
         keep = ctx.suggest_features(trial)
@@ -133,10 +139,12 @@ class Objective:
             n_classes=len(ctx.classes),
             n_threads=ctx.hardware.n_threads,
             seed=ctx.seed + trial.number,
+            deadline=None if ctx.trial_timeout is None else started + ctx.trial_timeout,
         )
-        started = time.perf_counter()
-        model = get_family(family_name).fit(data, params)
-        fit_seconds = time.perf_counter() - started
+        with ctx.lock.shared():  # other workers may train too, but nobody times a model meanwhile
+            fit_started = time.perf_counter()
+            model = get_family(family_name).fit(data, params)
+            fit_seconds = time.perf_counter() - fit_started
         info = {
             "study": ctx.study_name,
             "trial": trial.number,
@@ -160,7 +168,8 @@ class Objective:
             )
 
         serve = predictor.predict if ctx.task == "regression" else predictor.predict_proba
-        latency = measure_latency(serve, ctx.latency_rows, ctx.latency_batch)
+        with ctx.lock.exclusive():  # waits until no trial trains on this machine
+            latency = measure_latency(serve, ctx.latency_rows, ctx.latency_batch)
         size_kb = size_bytes / 1024.0
         attrs: dict[str, Any] = {
             "family": family_name,

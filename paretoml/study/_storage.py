@@ -14,6 +14,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
 from paretoml.exceptions import ConfigError
+from paretoml.study._recovery import AtomicFileSystemArtifactStore
 
 __all__ = [
     "OBJECTIVES",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 OBJECTIVES = ("metric_valid", "latency_p50_ms", "size_kb")
+HEARTBEAT_SECONDS = 5  # a RUNNING trial whose worker stops beating this long ...
+GRACE_SECONDS = 20  # ... plus this grace is marked FAIL by the next trial to start
 
 
 def storage_url(location: str | Path) -> str:
@@ -55,7 +58,7 @@ def open_storage(storage: str | Path | BaseStorage | None) -> BaseStorage | None
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return RDBStorage(url)
+        return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
     except ImportError as exc:
         missing = getattr(exc.__cause__, "name", None) or exc
         hint = " Install it with: pip install 'paretoml[postgres]'" if "postgres" in url else ""
@@ -164,6 +167,6 @@ def open_study(
 
 
 def artifact_store(directory: Path) -> FileSystemArtifactStore:
-    """The file-system artifact store rooted at ``directory`` (created if needed)."""
+    """The (atomic) file-system artifact store rooted at ``directory`` (created if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
-    return FileSystemArtifactStore(str(directory))
+    return AtomicFileSystemArtifactStore(str(directory))
