@@ -30,6 +30,8 @@ bench: setup
 	$(BIN)/python benchmarks/unseen_data.py 60
 	$(BIN)/python benchmarks/feature_subsets.py 60
 	$(BIN)/python benchmarks/vs_flaml.py 60
+	$(BIN)/python benchmarks/kill_resume.py 20
+	$(BIN)/python benchmarks/dashboard_check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

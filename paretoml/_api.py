@@ -34,6 +34,7 @@ from paretoml.study import (
     storage_url,
 )
 from paretoml.study._recovery import fail_dead_trials
+from paretoml.study._storage import GRACE_SECONDS
 
 __all__ = ["optimize"]
 
@@ -202,7 +203,7 @@ def optimize(
         trial_timeout=trial_timeout,
     )
     ctx.attach_ranking(study)
-    dead = fail_dead_trials(study)
+    dead = fail_dead_trials(study, GRACE_SECONDS)
     if dead:
         warnings.warn(f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2)
     timeout = None
@@ -218,6 +219,7 @@ def optimize(
     )
     for proc in helpers:
         proc.join()
+    fail_dead_trials(study, GRACE_SECONDS)  # also trials orphaned while this run went on
     result = Result(study, artifact_dir)
     if temporary:
         result.keep_temporary(artifact_dir)

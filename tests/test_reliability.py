@@ -224,3 +224,23 @@ def test_artifacts_are_written_atomically(tmp_path: Path) -> None:
     assert not (tmp_path / "half").exists() and not list(tmp_path.iterdir())
     store.write("whole", io.BytesIO(b"payload"))
     assert (tmp_path / "whole").read_bytes() == b"payload"
+
+
+def test_dead_and_orphaned_running_trials_are_failed() -> None:
+    import socket
+
+    from paretoml.study._recovery import WORKER_ATTR, fail_dead_trials
+
+    study = optuna.create_study()
+    orphan = study.ask()  # created, then its process "died" before recording itself
+    dead = study.ask()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{int(gone.stdout)}")
+    alive = study.ask()
+    alive.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
+    assert fail_dead_trials(study, grace_seconds=20) == [dead.number]  # the orphan is still within its grace
+    assert fail_dead_trials(study, grace_seconds=0) == [orphan.number]
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.FAIL, TrialState.RUNNING]
+    assert "before the trial began" in study.trials[orphan.number].user_attrs["fail_reason"]
+    assert "died" in study.trials[dead.number].user_attrs["fail_reason"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import socket
@@ -55,27 +56,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def fail_dead_trials(study: optuna.Study) -> list[int]:
-    """Mark FAIL the RUNNING trials whose worker process on this host no longer exists.
+def fail_dead_trials(study: optuna.Study, grace_seconds: float = 20.0) -> list[int]:
+    """Mark FAIL the RUNNING trials whose worker is gone.
 
-    Storages with a heartbeat (SQLite, PostgreSQL) also fail stale trials of any host through
-    Optuna's heartbeat; this check covers the journal file storage and acts at once rather than
-    after the heartbeat's grace period.
+    A trial is gone when the worker it records (``host:pid``) is on this host and no longer runs, or
+    when it records no worker at all ``grace_seconds`` after it started: a live worker records itself
+    within milliseconds, so such a trial was created by a process killed before its first statement.
+    Storages with a heartbeat (SQLite, PostgreSQL) also fail stale trials of other hosts through
+    Optuna's heartbeat; this check covers the journal file storage and acts at once.
 
     Returns:
         The numbers of the trials marked FAIL.
     """
     host = socket.gethostname()
+    now = datetime.datetime.now()
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = str(trial.user_attrs.get(WORKER_ATTR, ""))
         owner_host, _, pid = owner.rpartition(":")
-        if owner_host != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
-            continue
+        if owner:
+            if owner_host != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+                continue
+            reason = f"worker {owner} died (killed or crashed) while the trial ran"
+        else:
+            started = trial.datetime_start
+            if started is None or (now - started).total_seconds() < grace_seconds:
+                continue
+            reason = "its worker died before the trial began (no worker recorded it)"
         storage = study._storage
-        storage.set_trial_user_attr(
-            trial._trial_id, "fail_reason", f"worker {owner} died (killed or crashed) while the trial ran"
-        )
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
         if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
             failed.append(trial.number)
     return failed

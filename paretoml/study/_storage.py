@@ -58,7 +58,9 @@ def open_storage(storage: str | Path | BaseStorage | None) -> BaseStorage | None
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+        with warnings.catch_warnings():  # heartbeats are flagged experimental since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
     except ImportError as exc:
         missing = getattr(exc.__cause__, "name", None) or exc
         hint = " Install it with: pip install 'paretoml[postgres]'" if "postgres" in url else ""
