@@ -84,6 +84,7 @@ def optimize(
     callbacks: Iterable[Callback] | None = None,
     trial_timeout: float | None = 600.0,
     workers: int = 1,
+    compression: bool | str | Path | dict[str, Any] | None = None,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
 
@@ -123,6 +124,9 @@ def optimize(
         callbacks: Optuna callbacks ``f(study, trial)`` called after each trial.
         trial_timeout: Seconds one trial may spend; a trial past it stops fitting and is recorded as
             FAIL with the reason (None: no limit).
+        compression: Compression searched per trial: None or True (default: ``search_spaces/compression.yaml``:
+            tree truncation, the tl2cgen compiled runtime with optional quantization, distillation),
+            False (off), or a YAML path or dict in the same format.
         workers: Processes to run trials in. With more than one, ``storage`` must be a journal file
             (``*.log``) or a server database (PostgreSQL): SQLite is not for concurrent writers. Every
             worker on a machine shares one lock, so no latency is timed while another trial trains.
@@ -150,7 +154,7 @@ def optimize(
         "target": target, "task": task, "metric": metric, "families": families, "search_spaces": search_spaces,
         "storage": storage, "study_name": study_name, "artifacts": artifacts, "sampler": sampler, "seed": seed,
         "hardware": hardware, "features": features, "valid_size": valid_size, "test_size": test_size,
-        "validation": validation, "test": test,
+        "validation": validation, "test": test, "compression": compression,
     }  # fmt: skip
     ds = intake(data, target=target, task=task)
     valid_ds = intake_like(validation, ds, target=target, name="validation") if validation is not None else None
@@ -158,6 +162,7 @@ def optimize(
     metric_obj = get_metric(metric, ds.task)
     spaces = _resolve_spaces(families, search_spaces, ds.task)
     selection = resolve_selection(features)
+    squeeze = _resolve_compression(compression)
     profile = resolve_hardware(hardware)
     splits = make_splits(ds, valid_size=valid_size, test_size=test_size, seed=seed, validation=valid_ds, test=test_ds)
     artifact_dir, temporary = artifact_dir_for(storage, artifacts)
@@ -201,6 +206,7 @@ def optimize(
         study_name=study_name,
         selection=selection,
         trial_timeout=trial_timeout,
+        compression=squeeze,
     )
     ctx.attach_ranking(study)
     dead = fail_dead_trials(study, GRACE_SECONDS)
@@ -229,6 +235,16 @@ def optimize(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
         )
     return result
+
+
+def _resolve_compression(spec: bool | str | Path | dict[str, Any] | None) -> SearchSpace | None:
+    if spec is False:
+        return None
+    if spec is None or spec is True:
+        return load_space(default_space_path("compression"), family="compression")
+    if isinstance(spec, (str, Path, dict)):
+        return load_space(spec, family="compression")
+    raise ConfigError(f"`compression` must be True, False, a YAML path or a dict; got {spec!r}.")
 
 
 def _check_workers(workers: int, storage: Any) -> None:

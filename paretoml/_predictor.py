@@ -207,11 +207,11 @@ class Predictor:
             shutil.rmtree(staging, ignore_errors=True)
         return target
 
-    def save_zip(self, file: str | Path) -> int:
+    def save_zip(self, file: str | Path) -> dict[str, int]:
         """Write the predictor as a zip archive (the form stored as an Optuna artifact).
 
         Returns:
-            Bytes of the saved predictor directory (the model's size on disk, uncompressed).
+            Bytes of each file of the saved predictor directory (uncompressed), by file name.
         """
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.save(Path(tmp) / "predictor")
@@ -219,7 +219,7 @@ class Predictor:
             with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for p in files:
                     zf.write(p, arcname=p.name)
-            return sum(p.stat().st_size for p in files)
+            return {p.name: p.stat().st_size for p in files}
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
@@ -253,6 +253,11 @@ class Predictor:
             raise DataError(f"{manifest_file}: model file {entry['file']!r} must be a plain file name.")
         classes = np.asarray(manifest["classes"])
         model = get_family(manifest["family"]).load(source, entry, task=manifest["task"], n_classes=len(classes))
+        runtime = entry.get("runtime", "native")
+        if runtime != "native":  # compiled again from the native model (cached); no shipped binary is loaded
+            from paretoml.compression import compiled
+
+            model = compiled(model, runtime, n_threads=1)
         pre = Preprocessor.from_dict(manifest["preprocessing"])
         return cls(pre, model, task=manifest["task"], classes=classes, info=manifest.get("info"))
 

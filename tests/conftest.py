@@ -42,3 +42,11 @@ def mixed_frame() -> pd.DataFrame:
     )
     frame.loc[rng.random(n) < 0.05, "colour"] = None
     return frame
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compile_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compiled libraries go to a cache private to the test session."""
+    import os
+
+    os.environ["PARETOML_CACHE"] = str(tmp_path_factory.mktemp("compile-cache"))

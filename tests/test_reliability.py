@@ -49,7 +49,7 @@ def test_time_limit_fails_the_trial_and_the_study_goes_on(mixed_frame: pd.DataFr
     with pytest.warns(UserWarning, match="family 'lightgbm' failed in all 2 of its trials"):
         result = paretoml.optimize(
             mixed_frame, "2 trials", target="label", families=["lightgbm"], search_spaces={"lightgbm": SLOW_SPACE},
-            trial_timeout=0.3, features=False,
+            trial_timeout=0.3, features=False, compression=False,
         )  # fmt: skip
     trials = result.trials
     assert (trials.state == "FAIL").all() and len(trials) == 2
@@ -76,7 +76,7 @@ def test_memory_exhaustion_fails_the_trial(mixed_frame: pd.DataFrame, monkeypatc
     with pytest.warns(UserWarning, match="family 'greedy' failed"):
         result = paretoml.optimize(
             mixed_frame, "6 trials", target="label", families=["greedy", "lightgbm"], search_spaces={"greedy": space},
-            features=False, seed=0,
+            features=False, compression=False, seed=0,
         )  # fmt: skip
     trials = result.trials
     greedy = trials[trials.family == "greedy"]

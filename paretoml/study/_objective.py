@@ -14,6 +14,7 @@ import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from paretoml._predictor import Predictor
+from paretoml.compression import CompressionContext, Teacher, after_fit, before_fit
 from paretoml.data import Preprocessor, Splits
 from paretoml.families import FitData, get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
@@ -45,9 +46,11 @@ class StudyContext:
     study_name: str
     selection: FeatureSelection = _NO_SELECTION
     trial_timeout: float | None = None
+    compression: SearchSpace | None = None
 
     def __post_init__(self) -> None:
         self.lock = MachineLock(self.hardware.fingerprint())
+        self.teacher: Teacher | None = None
         self.X_train = self.preprocessor.transform_frame(self.splits.train.X)
         self.X_valid = self.preprocessor.transform_frame(self.splits.valid.X)
         self.position = {name: i for i, name in enumerate(self.preprocessor.names)}
@@ -93,6 +96,16 @@ class StudyContext:
             low = min(self.selection.min_features, n_all)
             k = trial.suggest_int("n_features", low, n_all, log=True) if low < n_all else n_all
         return self.ranking.top(k)
+
+    def study_teacher(self, n_threads: int) -> Teacher:
+        """The distillation teacher, on all features (trained on first use, then kept)."""
+        if self.teacher is None:
+            full = FitData(
+                self.X_train, self.splits.train.y, self.X_valid, self.splits.valid.y,
+                self.preprocessor.cat_indices, self.task, len(self.classes), n_threads, self.seed,
+            )  # fmt: skip
+            self.teacher = Teacher(full)
+        return self.teacher
 
     def score(self, predictor: Predictor, X: pd.DataFrame, y: np.ndarray) -> float:
         """The metric of ``predictor`` on raw rows ``X`` (through the serving path)."""
@@ -141,10 +154,20 @@ class Objective:
             seed=ctx.seed + trial.number,
             deadline=None if ctx.trial_timeout is None else started + ctx.trial_timeout,
         )
+        settings = ctx.compression.suggest(trial) if ctx.compression is not None else {}
+        squeeze = CompressionContext(settings, family_name)
+        if settings.get("distill"):
+            squeeze.teacher = ctx.study_teacher(data.n_threads)
         with ctx.lock.shared():  # other workers may train too, but nobody times a model meanwhile
             fit_started = time.perf_counter()
+            data, params = before_fit(data, params, squeeze)
             model = get_family(family_name).fit(data, params)
             fit_seconds = time.perf_counter() - fit_started
+            metric_uncompressed = None
+            if settings.get("tree_fraction", 1.0) < 1.0 or settings.get("runtime", "native") != "native":
+                native = Predictor(pre, model, task=ctx.task, classes=ctx.classes)
+                metric_uncompressed = ctx.score(native, ctx.splits.valid.X, ctx.splits.valid.y)
+            model = after_fit(model, data, squeeze)
         info = {
             "study": ctx.study_name,
             "trial": trial.number,
@@ -159,7 +182,11 @@ class Objective:
 
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / f"predictor-trial-{trial.number}.zip"
-            size_bytes = predictor.save_zip(archive)
+            files = predictor.save_zip(archive)
+            stats = model.stats()
+            runtime_bytes = stats.pop("runtime_bytes", None)
+            # the bytes the Predictor needs on disk to serve: the compiled library replaces the native model
+            size_bytes = sum(files.values()) if runtime_bytes is None else files["manifest.json"] + runtime_bytes
             artifact_id = upload_artifact(
                 artifact_store=ctx.store,
                 file_path=str(archive),
@@ -187,7 +214,12 @@ class Objective:
             "feature_method": ctx.selection.method if ctx.ranking is not None else "all",
             "fit_seconds": fit_seconds,
             "artifact_id": artifact_id,
-            **model.stats(),
+            "saved_bytes": sum(files.values()),
+            "compression": ", ".join(squeeze.parts) or "none",
+            "compression_settings": settings,
+            "metric_uncompressed": metric_uncompressed,
+            **squeeze.attrs,
+            **stats,
         }
         for key, value in attrs.items():
             trial.set_user_attr(key, value)

@@ -1,0 +1,58 @@
+"""Compression searched per trial: distillation, truncation and a compiled runtime, one module each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paretoml.compression._base import BaseCompressor, CompressionContext
+from paretoml.compression._compile import COMPILE_STATS, CompiledModel, cache_dir, compile_model, compiler_available
+from paretoml.compression._distill import Distillation, Teacher
+from paretoml.compression._runtime import Runtime, compiled, native_bytes
+from paretoml.compression._truncate import Truncation, boosting_rounds, truncate
+from paretoml.families._base import FitData, FittedModel
+
+__all__ = [
+    "COMPILE_STATS",
+    "COMPRESSORS",
+    "BaseCompressor",
+    "CompiledModel",
+    "CompressionContext",
+    "Teacher",
+    "boosting_rounds",
+    "cache_dir",
+    "compile_model",
+    "compiled",
+    "compiler_available",
+    "native_bytes",
+    "register_compressor",
+    "truncate",
+]
+
+#: Applied in this order: distillation changes training, truncation the trained model, runtime its serving.
+COMPRESSORS: dict[str, BaseCompressor] = {}
+
+
+def register_compressor(compressor: BaseCompressor) -> BaseCompressor:
+    """Add ``compressor`` to :data:`COMPRESSORS` (applied after those registered before it)."""
+    COMPRESSORS[compressor.name] = compressor
+    return compressor
+
+
+for _c in (Distillation(), Truncation(), Runtime()):
+    register_compressor(_c)
+
+
+def before_fit(data: FitData, params: dict[str, Any], ctx: CompressionContext) -> tuple[FitData, dict[str, Any]]:
+    """Run every active compressor's ``before_fit`` hook."""
+    for compressor in COMPRESSORS.values():
+        if compressor.active(ctx):
+            data, params = compressor.before_fit(data, params, ctx)
+    return data, params
+
+
+def after_fit(model: FittedModel, data: FitData, ctx: CompressionContext) -> FittedModel:
+    """Run every active compressor's ``after_fit`` hook."""
+    for compressor in COMPRESSORS.values():
+        if compressor.active(ctx):
+            model = compressor.after_fit(model, data, ctx)
+    return model

@@ -1,0 +1,164 @@
+"""Compiled runtime: tl2cgen turns a forest into C, built with the machine's compiler.
+
+Single rows go straight to the library's generated ``predict`` function through ctypes (a few µs);
+batches go through ``tl2cgen.Predictor`` (multi-threaded). Quantization (``tl2cgen-q``) replaces float
+threshold comparisons with integer ones. Libraries are cached by content hash under
+``$PARETOML_CACHE`` (default ``~/.cache/paretoml``), so an identical model is compiled once.
+
+A saved predictor never ships the compiled library: it stores the native model, and loading compiles
+it again (or takes it from the cache). No shared library from a model directory is ever loaded.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paretoml.families._base import FittedModel, as_output
+
+__all__ = ["CompiledModel", "cache_dir", "compile_model", "compiler_available"]
+
+RUNTIMES = ("native", "tl2cgen", "tl2cgen-q")
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+COMPILE_STATS = {"compiled": 0, "cache_hits": 0}
+
+
+def cache_dir() -> Path:
+    """Where compiled libraries are kept."""
+    return Path(os.environ.get("PARETOML_CACHE", Path.home() / ".cache" / "paretoml")) / "tl2cgen"
+
+
+def _toolchain() -> str:
+    return os.environ.get("CC", "gcc")
+
+
+def compiler_available() -> str | None:
+    """Why the compiled runtime cannot run here, or None when it can."""
+    try:
+        import tl2cgen  # noqa: F401
+        import treelite  # noqa: F401
+    except ImportError:
+        return "tl2cgen/treelite are not installed (pip install 'paretoml[compile]')"
+    if shutil.which(_toolchain()) is None:
+        return f"no C compiler {_toolchain()!r} on PATH"
+    return None
+
+
+def _treelite_model(model: FittedModel) -> Any:
+    import treelite
+
+    if model.family == "lightgbm":
+        return treelite.frontend.from_lightgbm(model.booster)  # type: ignore[attr-defined]
+    if model.family == "xgboost":
+        return treelite.frontend.from_xgboost(model.booster)  # type: ignore[attr-defined]
+    raise ValueError(f"the compiled runtime supports lightgbm and xgboost models, not {model.family!r}")
+
+
+def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, n_threads: int) -> Path:
+    """The compiled library for ``model`` (from the cache when this exact model was compiled before).
+
+    Args:
+        model: A native LightGBM or XGBoost model.
+        native_bytes: Its saved native form, hashed for the cache key.
+        quantize: Whether to quantize thresholds.
+        n_threads: Threads for the parallel compile.
+
+    Returns:
+        Path of the shared library.
+    """
+    import tl2cgen
+
+    key = hashlib.sha256(
+        native_bytes + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}".encode()
+    ).hexdigest()[:32]
+    target = cache_dir() / f"{key}.so"
+    if target.exists():
+        COMPILE_STATS["cache_hits"] += 1
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        partial = Path(tmp) / "model.so"
+        params = {"quantize": int(quantize), "parallel_comp": max(1, n_threads)}
+        tl2cgen.export_lib(_treelite_model(model), toolchain=_toolchain(), libpath=str(partial), params=params,
+                           nthread=max(1, n_threads))  # fmt: skip
+        os.replace(partial, target)  # whole or absent, even with concurrent workers
+    COMPILE_STATS["compiled"] += 1
+    return target
+
+
+class CompiledModel(FittedModel):
+    """A native model served through its tl2cgen-compiled library.
+
+    Args:
+        native: The native model (saved as the source of truth).
+        library: The compiled shared library.
+        quantize: Whether thresholds were quantized.
+    """
+
+    def __init__(self, native: FittedModel, library: Path, *, quantize: bool) -> None:
+        import tl2cgen
+
+        self.native = native
+        self.family = native.family
+        self.task = native.task
+        self.quantize = quantize
+        self.library = library
+        self._lib = ctypes.CDLL(str(library))
+        self._fn = self._lib.predict
+        self._fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        self._fn.restype = None
+        self.n_features = int(self._lib.get_num_feature())
+        n_class = ctypes.c_int32()
+        self._lib.get_num_class(ctypes.byref(n_class))
+        self._n_out = max(1, int(n_class.value))
+        # the generated code's types: `union Entry {int missing; T fvalue; int qvalue}` and `U* result`
+        self._lib.get_threshold_type.restype = ctypes.c_char_p
+        self._lib.get_leaf_output_type.restype = ctypes.c_char_p
+        self._entry_type = _DTYPES[self._lib.get_threshold_type().decode()]
+        self._out = np.zeros(self._n_out, dtype=_DTYPES[self._lib.get_leaf_output_type().decode()])
+        self._lock = threading.Lock()
+        self._batch = tl2cgen.Predictor(str(library), nthread=getattr(native, "n_threads", 1))
+        self.single_row = self._predict_row
+
+    @property
+    def runtime(self) -> str:
+        """``tl2cgen`` or ``tl2cgen-q``."""
+        return "tl2cgen-q" if self.quantize else "tl2cgen"
+
+    def _predict_row(self, X: np.ndarray) -> np.ndarray:
+        entries = np.array(X, dtype=self._entry_type).reshape(-1)
+        missing = np.isnan(entries)
+        if missing.any():  # the union's `missing` int (its first 4 bytes) set to -1
+            entries.view(np.int32).reshape(len(entries), -1)[missing, 0] = -1
+        with self._lock:
+            self._out[:] = 0.0  # the generated code accumulates into its output
+            self._fn(entries.ctypes.data, 0, self._out.ctypes.data)
+            return self._out.astype(np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        import tl2cgen
+
+        raw = np.asarray(self._batch.predict(tl2cgen.DMatrix(np.ascontiguousarray(X, dtype=np.float64))))
+        return as_output(raw, self.task, len(X))
+
+    def set_threads(self, n_threads: int) -> None:
+        import tl2cgen
+
+        self.native.set_threads(n_threads)
+        self._batch = tl2cgen.Predictor(str(self.library), nthread=n_threads)
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        return {**self.native.save(directory), "runtime": self.runtime}
+
+    def stats(self) -> dict[str, int]:
+        return {**self.native.stats(), "runtime_bytes": self.library.stat().st_size}
