@@ -23,6 +23,7 @@ from paretoml.exceptions import (
     NoFeasibleModelError,
     ParetoMLError,
     SearchSpaceError,
+    TrialTimeoutError,
 )
 from paretoml.measure import Hardware
 
@@ -41,6 +42,7 @@ __all__ = [
     "Predictor",
     "Result",
     "SearchSpaceError",
+    "TrialTimeoutError",
     "__version__",
     "load",
     "load_study",

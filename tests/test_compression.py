@@ -79,6 +79,15 @@ def test_compile_cache_is_hit_on_a_repeat() -> None:
     assert COMPILE_STATS["cache_hits"] - before["cache_hits"] == 1
 
 
+def test_compiling_past_the_time_limit_fails_the_trial() -> None:
+    from paretoml import TrialTimeoutError
+    from paretoml.compression import compile_model, native_bytes
+
+    native = get_family("xgboost").fit(_data("regression"), {"n_estimators": 60, "max_depth": 6})
+    with pytest.raises(TrialTimeoutError, match="compiling the model ran past its time limit"):
+        compile_model(native, native_bytes(native), quantize=False, timeout=0.001)
+
+
 def test_unavailable_compiler_serves_native_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CC", "/nonexistent/cc")
     native = get_family("lightgbm").fit(_data("binary"), {"n_estimators": 5})
@@ -138,7 +147,7 @@ def test_a_study_records_its_compression(mixed_frame: pd.DataFrame) -> None:
         assert t.state.name == "COMPLETE", t.user_attrs.get("fail_reason")
         text = t.user_attrs["compression"]
         assert text.startswith("distilled, trees=") and text.endswith("runtime=tl2cgen-q")
-        assert t.user_attrs["max_deviation"] <= 1e-5
+        assert t.user_attrs["max_deviation"] <= 1e-5  # probabilities: magnitude at most 1
         assert t.user_attrs["metric_uncompressed"] is not None and t.user_attrs["teacher"]["family"] == "lightgbm"
         assert t.user_attrs["size_bytes"] < t.user_attrs["saved_bytes"] + 10**7
     assert set(result.front.compression) <= {t.user_attrs["compression"] for t in result.study.trials}

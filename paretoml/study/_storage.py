@@ -143,7 +143,9 @@ def open_study(
     if "paretoml_version" not in existing:
         if study.trials:
             raise ConfigError(f"study {study_name!r} exists and was not made by paretoml; pick another study_name.")
-        for key, value in attrs.items():
+        # the version marker goes last: a worker joining at the same moment sees either an unclaimed
+        # study (and writes the same attrs itself) or a complete one, never half of them
+        for key, value in sorted(attrs.items(), key=lambda kv: kv[0] == "paretoml_version"):
             study.set_user_attr(key, value)
         with warnings.catch_warnings():  # stable since Optuna 3.2, still flagged experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
