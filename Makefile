@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/vs_flaml.py 60
 	$(BIN)/python benchmarks/kill_resume.py 20
 	$(BIN)/python benchmarks/compression.py nyc_flights 90
+	$(BIN)/python benchmarks/compression.py breast_cancer 45
 	$(BIN)/python benchmarks/dashboard_check.py
 
 clean:
