@@ -19,7 +19,7 @@ from paretoml._api import optimize
 from paretoml._budget import parse_budget
 from paretoml._cli_pick import register as register_decision_commands
 from paretoml._result import Result, load_study
-from paretoml._studyfile import load_data, read_study_file
+from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.exceptions import ParetoMLError
 from paretoml.pareto import non_dominated
 
@@ -116,6 +116,19 @@ class _ProgressCallback:
         self.progress.update(self.task_id, completed=completed, description=text)
 
 
+def _study_settings(
+    study_file: Path, storage: str | None, study_name: str | None
+) -> tuple[StudyFile, Any, dict[str, Any]]:
+    """The study file, its budget, and ``optimize`` arguments with the command line's overrides."""
+    spec, file_budget = read_study_file(study_file)
+    kwargs = spec.optimize_kwargs()
+    if storage:
+        kwargs["storage"] = storage
+    if study_name:
+        kwargs["study_name"] = study_name
+    return spec, file_budget, kwargs
+
+
 @app.command()
 def run(
     study_file: Annotated[Path, typer.Argument(help="A study YAML file, e.g. studies/breast_cancer.yaml.")],
@@ -128,14 +141,9 @@ def run(
 ) -> None:
     """Run (or continue) the study a YAML file describes, then print its Pareto front."""
     try:
-        spec, file_budget = read_study_file(study_file)
-        kwargs = spec.optimize_kwargs()
-        if storage:
-            kwargs["storage"] = storage
-        elif workers > 1 and not spec.options.get("storage_given"):
+        spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
+        if workers > 1 and not storage and not spec.options.get("storage_given"):
             kwargs["storage"] = str(Path(kwargs["storage"]).with_suffix(".log"))  # a journal file: many writers
-        if study_name:
-            kwargs["study_name"] = study_name
         kwargs["workers"] = workers
         plan = parse_budget(budget if budget is not None else file_budget)
         data = load_data(spec.data)
@@ -163,12 +171,7 @@ def worker(
 ) -> None:
     """Join a study as one more worker (from any process or machine that reaches the storage)."""
     try:
-        spec, file_budget = read_study_file(study_file)
-        kwargs = spec.optimize_kwargs()
-        if storage:
-            kwargs["storage"] = storage
-        if study_name:
-            kwargs["study_name"] = study_name
+        spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
     except ParetoMLError as exc:
