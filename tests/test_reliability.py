@@ -89,7 +89,7 @@ def _study_file(folder: Path, budget: str, storage: str | None = None, name: str
     lines = [f"study_name: {name}", "data: sklearn:breast_cancer", "target: target", f"budget: {budget}",
              "hardware: {n_threads: 1}", "families: [lightgbm]", "seed: 0", "artifacts: arts"]  # fmt: skip
     if storage:
-        lines.append(f"storage: {storage}")
+        lines.append(f'storage: "{storage}"')
     path = folder / f"{name}.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
