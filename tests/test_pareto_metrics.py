@@ -76,3 +76,21 @@ def test_hardware_profile() -> None:
         resolve_hardware({"n_threads": -1})
     with pytest.raises(ConfigError, match="unknown keys"):
         resolve_hardware({"gpus": 2})
+
+
+def test_hypervolume_by_hand_and_against_monte_carlo() -> None:
+    from paretoml.pareto import hypervolume
+
+    ref2 = np.array([4.0, 4.0])
+    # two boxes [1,4]x[3,4] and [2,4]x[1,4] overlap in [2,4]x[3,4]: 3 + 6 - 2 = 7
+    assert hypervolume(np.array([[1.0, 3.0], [2.0, 1.0]]), ref2) == pytest.approx(7.0)
+    assert hypervolume(np.array([[5.0, 0.0]]), ref2) == 0.0  # worse than ref in one objective
+    ref3 = np.array([1.0, 1.0, 1.0])
+    assert hypervolume(np.array([[0.5, 0.5, 0.5]]), ref3) == pytest.approx(0.125)
+    rng = np.random.default_rng(0)
+    pts = rng.random((25, 3)) * 0.9
+    samples = rng.random((200_000, 3))
+    dominated = (samples[:, None, :] >= pts[None, :, :]).all(axis=2).any(axis=1)
+    assert hypervolume(pts, ref3) == pytest.approx(dominated.mean(), abs=0.005)
+    with pytest.raises(ValueError, match="points must be"):
+        hypervolume(np.zeros((3, 4)), np.ones(4))

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from paretoml.pareto._front import non_dominated
+from paretoml.pareto._hypervolume import hypervolume
 
-__all__ = ["non_dominated"]
+__all__ = ["hypervolume", "non_dominated"]
