@@ -30,6 +30,8 @@ bench: setup
 	$(BIN)/python benchmarks/unseen_data.py 60
 	$(BIN)/python benchmarks/feature_subsets.py 60
 	$(BIN)/python benchmarks/vs_flaml.py 60
+	$(BIN)/python benchmarks/front_quality.py 20 2
+	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/kill_resume.py 20
 	$(BIN)/python benchmarks/compression.py nyc_flights 90
 	$(BIN)/python benchmarks/compression.py breast_cancer 45

@@ -11,6 +11,9 @@ on encoded arrays. Results: ``results/serving_path.{json,md}``. Run: ``python be
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -26,6 +29,38 @@ BATCHES = [1, 10, 100, 1000]
 
 def _sklearn_frame(X: pd.DataFrame) -> pd.DataFrame:
     return X.assign(**{c: X[c].astype("category") for c in X.columns if X[c].dtype == object or X[c].dtype == "str"})
+
+
+def _sklearn_pipeline(X: pd.DataFrame, task: str) -> Any:
+    """What a scikit-learn user would serve: a ColumnTransformer (impute + one-hot) and the LightGBM wrapper."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    strings = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    numbers = [c for c in X.columns if c not in strings]
+    encode = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="ignore", max_categories=50, sparse_output=False),
+    )
+    columns = ColumnTransformer([("num", "passthrough", numbers), ("cat", encode, strings)])
+    kind = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
+    return Pipeline([("columns", columns), ("model", kind(n_estimators=100, num_leaves=31, n_jobs=1, verbose=-1))])
+
+
+def _flaml_model(X: pd.DataFrame, y: np.ndarray, task: str) -> Any:
+    """FLAML's served call for a LightGBM model it tunes for 5 s (None when FLAML is not installed)."""
+    try:
+        from flaml import AutoML
+    except ImportError:
+        return None
+    automl = AutoML()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kind = "regression" if task == "regression" else "classification"
+        automl.fit(X, y, task=kind, estimator_list=["lgbm"], time_budget=5, seed=0, verbose=0)
+    return automl.predict if task == "regression" else automl.predict_proba
 
 
 def bench(name: str) -> dict[str, object]:
@@ -54,6 +89,11 @@ def bench(name: str) -> dict[str, object]:
     wrapper.fit(_sklearn_frame(sp.train.X), sp.train.y)
     skl_rows = [_sklearn_frame(test).iloc[[i]] for i in range(len(rows))]
     sklearn = time_calls(getattr(wrapper, serve), skl_rows, repeats=500)
+    pipeline = _sklearn_pipeline(sp.train.X, ds.task).fit(sp.train.X, sp.train.y)
+    pipe_serve = getattr(pipeline, serve)
+    pipe = time_calls(pipe_serve, rows, repeats=300)
+    flaml_serve = _flaml_model(sp.train.X, sp.train.y, ds.task)
+    flaml = time_calls(flaml_serve, rows, repeats=200) if flaml_serve is not None else None
     out["lightgbm_single_row"] = {
         "booster_predict_encoded": bare,
         "predictor_dataframe": frame,
@@ -61,6 +101,10 @@ def bench(name: str) -> dict[str, object]:
         "sklearn_wrapper_dataframe": sklearn,
         "ratio_predictor_to_booster": frame["p50_us"] / bare["p50_us"],
         "ratio_sklearn_to_predictor": sklearn["p50_us"] / frame["p50_us"],
+        "sklearn_pipeline_dataframe": pipe,
+        "ratio_pipeline_to_booster": pipe["p50_us"] / bare["p50_us"],
+        "flaml_dataframe": flaml,
+        "ratio_flaml_to_booster": None if flaml is None else flaml["p50_us"] / bare["p50_us"],
     }
     batches = {}
     for n in BATCHES:
@@ -70,7 +114,14 @@ def bench(name: str) -> dict[str, object]:
         reps = 300 if n <= 100 else 60
         b = time_calls(lambda a: booster.predict(a, num_threads=1), [enc], repeats=reps)
         p = time_calls(getattr(pred, serve), [raw], repeats=reps)
-        batches[str(n)] = {"booster_us": b["p50_us"], "predictor_us": p["p50_us"], "ratio": p["p50_us"] / b["p50_us"]}
+        pl = time_calls(pipe_serve, [raw], repeats=max(20, reps // 3))
+        fl = time_calls(flaml_serve, [raw], repeats=max(20, reps // 3)) if flaml_serve is not None else None
+        batches[str(n)] = {
+            "booster_us": b["p50_us"], "predictor_us": p["p50_us"], "ratio": p["p50_us"] / b["p50_us"],
+            "pipeline_us": pl["p50_us"], "pipeline_ratio": pl["p50_us"] / b["p50_us"],
+            "flaml_us": None if fl is None else fl["p50_us"],
+            "flaml_ratio": None if fl is None else fl["p50_us"] / b["p50_us"],
+        }  # fmt: skip
     out["lightgbm_batches"] = batches
 
     xgbm = get_family("xgboost").fit(fit, {"n_estimators": 100, "max_depth": 6})
@@ -95,8 +146,9 @@ def main() -> None:
         "One raw row in, prediction out; p50 in µs; ratio = Predictor / bare model on an encoded NumPy row.",
         "",
         "| data set | cols | LightGBM Booster.predict (encoded) | Predictor (DataFrame row) | ratio | Predictor (dict) "
-        "| sklearn wrapper (DataFrame row) | XGBoost inplace_predict (encoded) | Predictor XGBoost (DataFrame row) | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| sklearn wrapper (DataFrame row) | sklearn Pipeline + ColumnTransformer | FLAML predict_proba "
+        "| XGBoost inplace_predict (encoded) | Predictor XGBoost (DataFrame row) | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s, x = r["lightgbm_single_row"], r["xgboost_single_row"]  # type: ignore[index]
@@ -104,18 +156,29 @@ def main() -> None:
             f"| {r['dataset']} | {r['columns']} | {s['booster_predict_encoded']['p50_us']:.1f} | "
             f"{s['predictor_dataframe']['p50_us']:.1f} | {s['ratio_predictor_to_booster']:.2f}× | "
             f"{s['predictor_dict']['p50_us']:.1f} | {s['sklearn_wrapper_dataframe']['p50_us']:.1f} | "
+            f"{s['sklearn_pipeline_dataframe']['p50_us']:.1f} | "
+            f"{'-' if s['flaml_dataframe'] is None else format(s['flaml_dataframe']['p50_us'], '.1f')} | "
             f"{x['inplace_predict_encoded']['p50_us']:.1f} | {x['predictor_dataframe']['p50_us']:.1f} | "
             f"{x['ratio_predictor_to_inplace']:.2f}× |"
         )
-    lines += ["", "Batches (LightGBM): Predictor on a raw DataFrame / Booster.predict on the encoded array, p50 µs", ""]
-    lines += ["| data set | " + " | ".join(f"{n} rows" for n in BATCHES) + " |", "|---|" + "---|" * len(BATCHES)]
+    lines += [
+        "",
+        "Batches (LightGBM): p50 µs of each served path on a raw DataFrame, and its ratio to Booster.predict",
+        "on the encoded array (Predictor; sklearn Pipeline with ColumnTransformer; FLAML predict_proba)",
+        "",
+    ]
+    lines += [
+        "| data set | path | " + " | ".join(f"{n} rows" for n in BATCHES) + " |",
+        "|---|---|" + "---|" * len(BATCHES),
+    ]
     for r in results:
         b = r["lightgbm_batches"]  # type: ignore[index]
-        cells = [
-            f"{b[str(n)]['predictor_us']:.0f} / {b[str(n)]['booster_us']:.0f} ({b[str(n)]['ratio']:.2f}×)"
-            for n in BATCHES
-        ]
-        lines.append(f"| {r['dataset']} | " + " | ".join(cells) + " |")
+        for label, key in (("Predictor", "predictor"), ("Pipeline", "pipeline"), ("FLAML", "flaml")):
+            if b[str(BATCHES[0])].get(f"{key}_us") is None:
+                continue
+            ratio = "ratio" if key == "predictor" else f"{key}_ratio"
+            cells = [f"{b[str(n)][f'{key}_us']:.0f} ({b[str(n)][ratio]:.2f}×)" for n in BATCHES]
+            lines.append(f"| {r['dataset']} | {label} | " + " | ".join(cells) + " |")
     write_results("serving_path", {"machine": info, "results": results}, "\n".join(lines) + "\n")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import io
 import math
 import os
 import shutil
@@ -119,7 +120,13 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     limit = _MAX_COMPILE_SECONDS if timeout is None else max(timeout, 0.0)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, warnings.catch_warnings(), _quiet_native_stderr():
+    quiet = contextlib.redirect_stdout(io.StringIO())  # tl2cgen's log callback print()s its progress
+    with (
+        tempfile.TemporaryDirectory(dir=target.parent) as tmp,
+        warnings.catch_warnings(),
+        _quiet_native_stderr(),
+        quiet,
+    ):
         warnings.simplefilter("ignore")
         forest = _treelite_model(model)
         units = max(1, math.ceil(int(forest.num_tree) / _TREES_PER_UNIT))
