@@ -67,7 +67,10 @@ class Predictor:
         self.feature_names_in_ = np.asarray(preprocessor.names, dtype=object)
         self.n_features_in_ = len(preprocessor.names)
         self._names = list(preprocessor.names)
-        self._inputs = list(preprocessor.input_columns)
+        inputs = list(preprocessor.input_columns)
+        self._n_inputs = len(inputs)
+        # where each feature sits in a full-width array (all training columns), computed once
+        self._input_positions = [inputs.index(n) for n in self._names] if set(self._names) <= set(inputs) else []
         self._seen: tuple[list[Any], list[int]] = ([], [])  # last input's columns and feature positions
 
     @property
@@ -150,8 +153,8 @@ class Predictor:
         width = arr.shape[1]
         if width == self.n_features_in_:
             positions = list(range(width))
-        elif width == len(self._inputs):
-            positions = [self._inputs.index(n) for n in self._names]
+        elif width == self._n_inputs and self._input_positions:
+            positions = self._input_positions
         else:
             raise ColumnMismatchError(
                 f"X has {width} features, but Predictor is expecting {self.n_features_in_} features as "

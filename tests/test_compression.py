@@ -150,6 +150,9 @@ def test_a_study_records_its_compression(mixed_frame: pd.DataFrame) -> None:
         assert t.user_attrs["max_deviation"] <= 1e-5  # probabilities: magnitude at most 1
         assert t.user_attrs["metric_uncompressed"] is not None and t.user_attrs["teacher"]["family"] == "lightgbm"
         assert t.user_attrs["size_bytes"] < t.user_attrs["saved_bytes"] + 10**7
+        # served size = manifest + compiled library; saved = manifest + native model (manifest > 0 bytes)
+        runtime = t.user_attrs["runtime_bytes"]
+        assert 0 < t.user_attrs["size_bytes"] - runtime < t.user_attrs["saved_bytes"]
     assert set(result.front.compression) <= {t.user_attrs["compression"] for t in result.study.trials}
     off = paretoml.optimize(mixed_frame, "2 trials", target="label", compression=False, features=False)
     assert set(off.front.compression) == {"none"}

@@ -76,6 +76,8 @@ def test_hardware_profile() -> None:
         resolve_hardware({"n_threads": -1})
     with pytest.raises(ConfigError, match="unknown keys"):
         resolve_hardware({"gpus": 2})
+    with pytest.raises(ConfigError, match="must be 'cpu'"):
+        resolve_hardware({"device": "cuda"})
 
 
 def test_hypervolume_by_hand_and_against_monte_carlo() -> None:

@@ -134,3 +134,12 @@ def test_regression_predictor(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="predict_proba is only defined for classification"):
         pred.predict_proba(X)
     np.testing.assert_array_equal(paretoml.load(pred.save(tmp_path / "m")).predict(X), out)
+
+
+def test_full_width_array_selects_the_kept_columns(mixed_frame: pd.DataFrame) -> None:
+    pred, X = _predictor(mixed_frame.assign(const=1.0))  # the constant column is dropped in training
+    assert "const" not in pred.feature_names_in_ and pred.n_features_in_ == 5
+    full = X[list(pred.preprocessor.input_columns)].to_numpy(dtype=object)
+    assert full.shape[1] == 6
+    np.testing.assert_allclose(pred.predict_proba(full), pred.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(pred.predict_proba(full[0]), pred.predict_proba(X.iloc[[0]]), rtol=1e-6)

@@ -48,7 +48,7 @@ class Hardware:
 
     Attributes:
         n_threads: Threads for training and prediction (default: the CPUs this process may use).
-        device: ``"cpu"`` (GPU families may also accept ``"cuda"``).
+        device: ``"cpu"``; no family trains or serves on a GPU yet, so other devices are refused.
         facts: Machine description stored with the study.
     """
 
@@ -96,8 +96,11 @@ def resolve_hardware(spec: Hardware | dict[str, Any] | int | None) -> Hardware:
     n_threads = base.n_threads or cpus
     if n_threads < 1:
         raise ConfigError(f"`hardware.n_threads` must be at least 1; got {n_threads}.")
-    if base.device not in ("cpu", "cuda"):
-        raise ConfigError(f"`hardware.device` must be 'cpu' or 'cuda'; got {base.device!r}.")
+    if base.device != "cpu":
+        raise ConfigError(
+            f"`hardware.device` must be 'cpu'; got {base.device!r}. No model family trains or serves on a GPU yet, "
+            "so a GPU device would be ignored: leave `device` out."
+        )
     facts = {
         "cpu_model": _cpu_model(),
         "cpus_available": cpus,
