@@ -14,9 +14,10 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
 from paretoml._budget import Budget, parse_budget
+from paretoml._imports import require
 from paretoml._result import TEST_SCORES_ATTR, Result
 from paretoml._version import __version__
-from paretoml.data import Preprocessor, intake, intake_like, make_splits
+from paretoml.data import ImageShape, Preprocessor, image_data, intake, intake_like, make_splits
 from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
@@ -39,13 +40,35 @@ from paretoml.study._storage import GRACE_SECONDS
 __all__ = ["optimize"]
 
 DEFAULT_FAMILIES = ("lightgbm", "xgboost")
+COMPRESSION_SPACES = ("compression", "cnn_compression")
+IMAGE_FAMILIES = ("cnn",)  # added to the defaults when the data is image-like (and torch is installed)
 Callback = Callable[[optuna.Study, FrozenTrial], None]
 
 
+def _default_families(task: str, image_shape: ImageShape | None) -> list[str]:
+    names = list(DEFAULT_FAMILIES)
+    if image_shape is None:
+        return names
+    for name in IMAGE_FAMILIES:
+        if not get_family(name).supports(task):
+            warnings.warn(f"family {name!r} is left out: it does not support task {task!r}.", UserWarning, stacklevel=3)
+            continue
+        try:
+            require("torch", f"the {name!r} family")
+        except ImportError as exc:
+            warnings.warn(f"image data: searching gradient-boosted models only. {exc}", UserWarning, stacklevel=3)
+            continue
+        names.append(name)
+    return names
+
+
 def _resolve_spaces(
-    families: Iterable[str] | None, search_spaces: Mapping[str, Any] | None, task: str
+    families: Iterable[str] | None,
+    search_spaces: Mapping[str, Any] | None,
+    task: str,
+    image_shape: ImageShape | None = None,
 ) -> dict[str, SearchSpace]:
-    names = list(families) if families is not None else list(DEFAULT_FAMILIES)
+    names = list(families) if families is not None else _default_families(task, image_shape)
     if not names:
         raise ConfigError("`families` must name at least one model family, e.g. ['lightgbm'].")
     overrides = dict(search_spaces or {})
@@ -57,6 +80,13 @@ def _resolve_spaces(
         family = get_family(name)
         if not family.supports(task):
             raise ConfigError(f"family {name!r} does not support task {task!r}; leave it out of `families`.")
+        if family.needs_images:
+            if image_shape is None:
+                raise ConfigError(
+                    f"family {name!r} needs image data: pass images as an array (N, H, W) or (N, C, H, W), "
+                    "or pixel columns with `image_shape=(H, W)`; or leave it out of `families`."
+                )
+            require("torch", f"the {name!r} family")
         spaces[name] = load_space(overrides.get(name, default_space_path(name)), family=name)
     return spaces
 
@@ -84,7 +114,8 @@ def optimize(
     callbacks: Iterable[Callback] | None = None,
     trial_timeout: float | None = 600.0,
     workers: int = 1,
-    compression: bool | str | Path | dict[str, Any] | None = None,
+    compression: bool | str | Path | dict[str, Any] | list[str | Path | dict[str, Any]] | None = None,
+    image_shape: tuple[int, ...] | None = None,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
 
@@ -95,14 +126,16 @@ def optimize(
     trials are then re-scored on the untouched test split.
 
     Args:
-        data: A DataFrame (with ``target``) or a tuple ``(X, y)``; X a DataFrame or 2-D array.
+        data: A DataFrame (with ``target``) or a tuple ``(X, y)``; X a DataFrame, a 2-D array, or an
+            array of images ``(N, H, W)`` / ``(N, C, H, W)``.
         budget: Seconds (``60``), a duration (``"90s"``, ``"5m"``, ``"1h"``), a trial count
             (``"50 trials"``) or a :class:`~paretoml.Budget`. The call returns within the budget plus
             at most one trial and the final re-scoring.
         target: The target column when ``data`` is a DataFrame.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
         metric: A scikit-learn scorer name; default ROC AUC (binary), accuracy (multiclass), R².
-        families: Model families to search (default: LightGBM and XGBoost).
+        families: Model families to search (default: LightGBM and XGBoost, plus the CNN family for
+            image data when torch is installed: ``pip install 'paretoml[cnn]'``).
         search_spaces: Per-family search-space YAML paths (or parsed dicts) replacing the defaults.
         storage: An Optuna storage URL or object, or a path to a SQLite file; None keeps the study
             in memory. A study of the same name in the storage is continued.
@@ -124,12 +157,17 @@ def optimize(
         callbacks: Optuna callbacks ``f(study, trial)`` called after each trial.
         trial_timeout: Seconds one trial may spend; a trial past it stops fitting and is recorded as
             FAIL with the reason (None: no limit).
-        compression: Compression searched per trial: None or True (default: ``search_spaces/compression.yaml``:
-            tree truncation, the tl2cgen compiled runtime with optional quantization, distillation),
-            False (off), or a YAML path or dict in the same format.
+        compression: Compression searched per trial: None or True (the defaults: for trees
+            ``search_spaces/compression.yaml``, truncation, the tl2cgen compiled runtime with optional
+            quantization, distillation; for CNNs ``search_spaces/cnn_compression.yaml``, channel pruning,
+            int8/float16 quantization, distillation), False (off), or YAML paths or dicts (one, or a
+            list) replacing the default of the space they declare (``family: compression`` or
+            ``family: cnn_compression``).
         workers: Processes to run trials in. With more than one, ``storage`` must be a journal file
             (``*.log``) or a server database (PostgreSQL): SQLite is not for concurrent writers. Every
             worker on a machine shares one lock, so no latency is timed while another trial trains.
+        image_shape: ``(H, W)`` or ``(C, H, W)`` when ``data`` holds images as pixel columns (C-order);
+            inferred from image arrays. Image data adds the CNN family and keeps every pixel column.
 
     Returns:
         A :class:`~paretoml.Result` with ``front``, ``trials``, ``predictor(trial)`` and ``study``.
@@ -154,13 +192,18 @@ def optimize(
         "target": target, "task": task, "metric": metric, "families": families, "search_spaces": search_spaces,
         "storage": storage, "study_name": study_name, "artifacts": artifacts, "sampler": sampler, "seed": seed,
         "hardware": hardware, "features": features, "valid_size": valid_size, "test_size": test_size,
-        "validation": validation, "test": test, "compression": compression,
+        "validation": validation, "test": test, "compression": compression, "image_shape": image_shape,
     }  # fmt: skip
+    data, shape = image_data(data, image_shape, target=target)
+    if validation is not None:
+        validation, _ = image_data(validation, shape, target=target, name="validation")
+    if test is not None:
+        test, _ = image_data(test, shape, target=target, name="test")
     ds = intake(data, target=target, task=task)
     valid_ds = intake_like(validation, ds, target=target, name="validation") if validation is not None else None
     test_ds = intake_like(test, ds, target=target, name="test") if test is not None else None
     metric_obj = get_metric(metric, ds.task)
-    spaces = _resolve_spaces(families, search_spaces, ds.task)
+    spaces = _resolve_spaces(families, search_spaces, ds.task, shape)
     selection = resolve_selection(features)
     squeeze = _resolve_compression(compression)
     profile = resolve_hardware(hardware)
@@ -183,6 +226,7 @@ def optimize(
         "hardware": profile.to_dict(),
         "artifact_dir": str(artifact_dir),
         "objectives": list(OBJECTIVES),
+        "image_shape": None if shape is None else list(shape),
     }
     study = open_study(
         store_obj,
@@ -190,7 +234,7 @@ def optimize(
         directions=[metric_obj.direction, "minimize", "minimize"],
         metric_names=[metric_obj.name, "latency_p50_ms", "size_kb"],
         attrs=attrs,
-        must_match=("task", "metric", "data_fingerprint", "split"),
+        must_match=("task", "metric", "data_fingerprint", "split", "image_shape"),
     )
     study.sampler = make_sampler(sampler, seed + len(study.trials))
     ctx = StudyContext(
@@ -198,7 +242,7 @@ def optimize(
         task=ds.task,
         classes=ds.classes,
         metric=metric_obj,
-        preprocessor=Preprocessor.fit(splits.train.X),
+        preprocessor=Preprocessor.fit(splits.train.X, keep_all=shape is not None),
         spaces=spaces,
         hardware=profile,
         seed=seed,
@@ -207,6 +251,7 @@ def optimize(
         selection=selection,
         trial_timeout=trial_timeout,
         compression=squeeze,
+        image_shape=shape,
     )
     ctx.attach_ranking(study)
     dead = fail_dead_trials(study, GRACE_SECONDS)
@@ -237,14 +282,27 @@ def optimize(
     return result
 
 
-def _resolve_compression(spec: bool | str | Path | dict[str, Any] | None) -> SearchSpace | None:
+def _resolve_compression(spec: Any) -> dict[str, SearchSpace]:
+    """The compression space of each kind (``compression``, ``cnn_compression``) searched."""
     if spec is False:
-        return None
+        return {}
+    spaces = {name: load_space(default_space_path(name), family=name) for name in COMPRESSION_SPACES}
     if spec is None or spec is True:
-        return load_space(default_space_path("compression"), family="compression")
-    if isinstance(spec, (str, Path, dict)):
-        return load_space(spec, family="compression")
-    raise ConfigError(f"`compression` must be True, False, a YAML path or a dict; got {spec!r}.")
+        return spaces
+    for item in spec if isinstance(spec, list) else [spec]:
+        if not isinstance(item, (str, Path, dict)):
+            raise ConfigError(
+                f"`compression` must be True, False, a YAML path or dict, or a list of them; got {item!r}."
+            )
+        defaulted = isinstance(item, dict) and "family" not in item  # a bare dict means the tree space
+        space = load_space(item, family="compression") if defaulted else load_space(item)
+        if space.family not in COMPRESSION_SPACES:
+            raise ConfigError(
+                f"`compression` space {space.source} declares family {space.family!r}; "
+                f"a compression space must declare one of {COMPRESSION_SPACES}."
+            )
+        spaces[space.family] = space
+    return spaces
 
 
 def _check_workers(workers: int, storage: Any) -> None:

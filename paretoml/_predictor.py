@@ -44,6 +44,8 @@ class Predictor:
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
         classes: Class labels in the model's output order (empty for regression).
         info: Free-form facts recorded with the predictor (trial number, metric, parameters...).
+        image_shape: ``(C, H, W)`` when the predictor serves images; it then also takes image arrays
+            ``(H, W)`` (one channel), ``(C, H, W)``, ``(N, H, W)`` or ``(N, C, H, W)``.
 
     Example:
         >>> pred = result.predictor(result.front.trial.iloc[0])  # doctest: +SKIP
@@ -58,6 +60,7 @@ class Predictor:
         task: str,
         classes: np.ndarray,
         info: dict[str, Any] | None = None,
+        image_shape: tuple[int, int, int] | None = None,
     ) -> None:
         self.preprocessor = preprocessor
         self.model = model
@@ -72,6 +75,9 @@ class Predictor:
         # where each feature sits in a full-width array (all training columns), computed once
         self._input_positions = [inputs.index(n) for n in self._names] if set(self._names) <= set(inputs) else []
         self._seen: tuple[list[Any], list[int]] = ([], [])  # last input's columns and feature positions
+        self.image_shape = None if image_shape is None else tuple(int(d) for d in image_shape)
+        # numeric features only: a numeric array needs no encoding beyond a float cast
+        self._all_numeric = all(f.kind == "num" for f in preprocessor.features)
 
     @property
     def family(self) -> str:
@@ -84,7 +90,8 @@ class Predictor:
 
         Args:
             X: A DataFrame, a dict or Series (one row), or a 2-D array whose columns are
-                :attr:`feature_names_in_` (or all training columns) in order.
+                :attr:`feature_names_in_` (or all training columns) in order; for an image predictor
+                also one image or a stack of images (see :attr:`image_shape`).
 
         Returns:
             Labels from :attr:`classes_`, or predicted values, one per row.
@@ -144,15 +151,33 @@ class Predictor:
     def _row_of_frame(self, X: pd.DataFrame) -> list[Any]:
         return [a[0] for a in column_arrays(X, self._positions(X))]
 
+    def _flatten_images(self, arr: np.ndarray) -> np.ndarray:
+        """Image arrays as one row of pixels per image; other arrays unchanged."""
+        shape = self.image_shape
+        if shape is None or arr.ndim < 2:
+            return arr
+        accepted = [shape] + ([shape[1:]] if shape[0] == 1 else [])
+        if arr.shape in accepted:
+            return arr.reshape(1, -1)
+        if arr.shape[1:] in accepted:
+            return arr.reshape(arr.shape[0], -1)
+        if arr.ndim > 2:
+            raise DataError(
+                f"X has shape {arr.shape}, but this predictor takes images of shape {shape} "
+                f"(one image, or a stack (N, {', '.join(map(str, shape))})). Resize or reshape the input."
+            )
+        return arr
+
     def _raw_array(self, X: Any) -> np.ndarray:
-        arr = np.asarray(X)
+        arr = self._flatten_images(np.asarray(X))
         if arr.ndim == 1:
             arr = arr.reshape(1, -1)
         if arr.ndim != 2:
             raise DataError(f"X must be 2-D (rows x columns); got an array of shape {arr.shape}.")
         width = arr.shape[1]
+        positions: list[int] | None  # None: the columns are the features, in order
         if width == self.n_features_in_:
-            positions = list(range(width))
+            positions = None
         elif width == self._n_inputs and self._input_positions:
             positions = self._input_positions
         else:
@@ -160,6 +185,11 @@ class Predictor:
                 f"X has {width} features, but Predictor is expecting {self.n_features_in_} features as "
                 f"input ({self._names[:10]!r}...). Pass those columns in that order, or a DataFrame."
             )
+        if self._all_numeric and arr.dtype.kind in "biuf":  # the same float cast the preprocessor does
+            encoded = np.ascontiguousarray(arr if positions is None else arr[:, positions], dtype=np.float64)
+            return self.model.predict_one(encoded) if arr.shape[0] == 1 else self._batch(encoded)
+        if positions is None:
+            positions = list(range(width))
         if arr.shape[0] == 1:
             return self.model.predict_one(self.preprocessor.transform_row(arr[0, positions].tolist()))
         return self._batch(self.preprocessor.transform_frame(pd.DataFrame(arr[:, positions], columns=self._names)))
@@ -180,6 +210,7 @@ class Predictor:
             "family": self.family,
             "preprocessing": self.preprocessor.to_dict(),
             "info": self.info,
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -197,7 +228,7 @@ class Predictor:
         try:
             manifest = self.manifest()
             manifest["model"] = self.model.save(staging)
-            (staging / _MANIFEST).write_text(json.dumps(manifest, indent=1, default=_json_scalar))
+            (staging / _MANIFEST).write_text(json.dumps(manifest, separators=(",", ":"), default=_json_scalar))
             if target.exists():
                 old = target.with_name(f".{target.name}.old")
                 shutil.rmtree(old, ignore_errors=True)
@@ -262,7 +293,9 @@ class Predictor:
 
             model = compiled(model, runtime, n_threads=1)
         pre = Preprocessor.from_dict(manifest["preprocessing"])
-        return cls(pre, model, task=manifest["task"], classes=classes, info=manifest.get("info"))
+        shape = manifest.get("image_shape")
+        return cls(pre, model, task=manifest["task"], classes=classes, info=manifest.get("info"),
+                   image_shape=None if shape is None else (int(shape[0]), int(shape[1]), int(shape[2])))  # fmt: skip
 
     def __repr__(self) -> str:
         return f"Predictor(family={self.family!r}, task={self.task!r}, n_features_in_={self.n_features_in_})"

@@ -37,8 +37,8 @@ def test_more_bad_input_is_a_clear_error() -> None:
     dupes = pd.DataFrame(np.zeros((4, 2)), columns=["a", "a"])
     with pytest.raises(DataError, match=r"duplicate column names \['a'\]"):
         paretoml.optimize((dupes, [0, 1, 0, 1]), "1 trials")
-    with pytest.raises(DataError, match=r"2-D .* shape \(5, 8, 8\)"):
-        paretoml.optimize((np.zeros((5, 8, 8)), np.arange(5) % 2), "1 trials")
+    with pytest.raises(DataError, match=r"2-D .* shape \(5, 1, 1, 8, 8\).*images as \(N, H, W\)"):
+        paretoml.optimize((np.zeros((5, 1, 1, 8, 8)), np.arange(5) % 2), "1 trials")
     with pytest.raises(ConfigError, match="trial_timeout"):
         paretoml.optimize((np.zeros((4, 2)), [0, 1, 0, 1]), "1 trials", trial_timeout=0)
     with pytest.raises(ConfigError, match="workers"):

@@ -1,12 +1,16 @@
-"""Compression searched per trial: distillation, truncation and a compiled runtime, one module each."""
+"""Compression searched per trial, one module each: for trees distillation, truncation and a compiled
+runtime; for CNNs distillation, structured channel pruning and int8/float16 quantization."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from paretoml.compression._base import BaseCompressor, CompressionContext
+from paretoml.compression._channel_prune import ChannelPruning
+from paretoml.compression._cnn_distill import CNNDistillation, CNNTeacher
 from paretoml.compression._compile import COMPILE_STATS, CompiledModel, cache_dir, compile_model, compiler_available
 from paretoml.compression._distill import Distillation, Teacher
+from paretoml.compression._quantize import Quantization
 from paretoml.compression._runtime import Runtime, compiled, native_bytes
 from paretoml.compression._truncate import Truncation, boosting_rounds, truncate
 from paretoml.families._base import FitData, FittedModel
@@ -15,11 +19,13 @@ __all__ = [
     "COMPILE_STATS",
     "COMPRESSORS",
     "BaseCompressor",
+    "CNNTeacher",
     "CompiledModel",
     "CompressionContext",
     "Teacher",
     "boosting_rounds",
     "cache_dir",
+    "changes_model",
     "compile_model",
     "compiled",
     "compiler_available",
@@ -28,7 +34,8 @@ __all__ = [
     "truncate",
 ]
 
-#: Applied in this order: distillation changes training, truncation the trained model, runtime its serving.
+#: Applied in this order: distillation changes training, truncation/pruning the trained model, then
+#: runtime/quantization its serving form.
 COMPRESSORS: dict[str, BaseCompressor] = {}
 
 
@@ -38,14 +45,14 @@ def register_compressor(compressor: BaseCompressor) -> BaseCompressor:
     return compressor
 
 
-for _c in (Distillation(), Truncation(), Runtime()):
+for _c in (Distillation(), CNNDistillation(), Truncation(), ChannelPruning(), Runtime(), Quantization()):
     register_compressor(_c)
 
 
 def before_fit(data: FitData, params: dict[str, Any], ctx: CompressionContext) -> tuple[FitData, dict[str, Any]]:
     """Run every active compressor's ``before_fit`` hook."""
     for compressor in COMPRESSORS.values():
-        if compressor.active(ctx):
+        if compressor.applies(ctx):
             data, params = compressor.before_fit(data, params, ctx)
     return data, params
 
@@ -53,6 +60,11 @@ def before_fit(data: FitData, params: dict[str, Any], ctx: CompressionContext) -
 def after_fit(model: FittedModel, data: FitData, ctx: CompressionContext) -> FittedModel:
     """Run every active compressor's ``after_fit`` hook."""
     for compressor in COMPRESSORS.values():
-        if compressor.active(ctx):
+        if compressor.applies(ctx):
             model = compressor.after_fit(model, data, ctx)
     return model
+
+
+def changes_model(ctx: CompressionContext) -> bool:
+    """Whether any compressor that applies to the trial changes the trained model."""
+    return any(c.changes_model and c.applies(ctx) for c in COMPRESSORS.values())

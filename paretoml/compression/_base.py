@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from paretoml.families._base import FitData, FittedModel
 
-if TYPE_CHECKING:
-    from paretoml.compression._distill import Teacher
+__all__ = ["BaseCompressor", "CompressionContext", "TeacherLike"]
 
-__all__ = ["BaseCompressor", "CompressionContext"]
+
+class TeacherLike(Protocol):
+    """A study's distillation teacher: trained once, then asked for its outputs on the training rows."""
+
+    def predictions(self) -> tuple[np.ndarray, dict[str, Any]]:
+        """Teacher outputs per training row, and a JSON-ready description of the teacher."""
+        ...
 
 
 @dataclass
@@ -28,15 +35,28 @@ class CompressionContext:
 
     settings: dict[str, Any]
     family: str
-    teacher: Teacher | None = None
+    teacher: TeacherLike | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
 
 
 class BaseCompressor(abc.ABC):
-    """One compression technique. Override the hooks that apply; both default to no change."""
+    """One compression technique. Override the hooks that apply; both default to no change.
+
+    Attributes:
+        name: The registry key.
+        families: Model families the technique applies to (empty: all).
+        changes_model: Whether ``after_fit`` changes the trained model (then the trial also records
+            the uncompressed model's metric).
+    """
 
     name: str = ""
+    families: tuple[str, ...] = ()
+    changes_model: bool = False
+
+    def applies(self, ctx: CompressionContext) -> bool:
+        """Whether the technique is for the trial's family and its settings ask for it."""
+        return (not self.families or ctx.family in self.families) and self.active(ctx)
 
     def before_fit(
         self, data: FitData, params: dict[str, Any], ctx: CompressionContext

@@ -54,6 +54,7 @@ class Distillation(BaseCompressor):
     """Trains the trial's model as a student of the study's teacher."""
 
     name = "distillation"
+    families = ("lightgbm", "xgboost")
 
     def active(self, ctx: CompressionContext) -> bool:
         return bool(ctx.settings.get("distill", False))

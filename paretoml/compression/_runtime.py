@@ -48,6 +48,8 @@ class Runtime(BaseCompressor):
     """Compiles the (possibly truncated) model and checks it against the native one on validation."""
 
     name = "runtime"
+    families = ("lightgbm", "xgboost")
+    changes_model = True
 
     def active(self, ctx: CompressionContext) -> bool:
         return ctx.settings.get("runtime", "native") != "native"

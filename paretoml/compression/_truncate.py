@@ -43,6 +43,8 @@ class Truncation(BaseCompressor):
     """Keeps ``ceil(tree_fraction * rounds)`` boosting rounds (searched per trial)."""
 
     name = "truncation"
+    families = ("lightgbm", "xgboost")
+    changes_model = True
 
     def active(self, ctx: CompressionContext) -> bool:
         return float(ctx.settings.get("tree_fraction", 1.0)) < 1.0

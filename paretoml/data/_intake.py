@@ -64,7 +64,7 @@ def as_frame(X: Any, *, name: str = "X") -> pd.DataFrame:
         if arr.ndim != 2:
             raise DataError(
                 f"`{name}` must be 2-D (rows x columns); got an array of shape {arr.shape}. "
-                "Reshape it, e.g. X.reshape(len(X), -1), or pass a DataFrame."
+                "Reshape it, e.g. X.reshape(len(X), -1), pass a DataFrame, or pass images as (N, H, W) or (N, C, H, W)."
             )
         frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
     bad = [c for c in frame.columns if not isinstance(c, str)]

@@ -96,16 +96,20 @@ class Preprocessor:
 
     # ------------------------------------------------------------------ fitting
     @classmethod
-    def fit(cls, X: pd.DataFrame) -> Preprocessor:
+    def fit(cls, X: pd.DataFrame, *, keep_all: bool = False) -> Preprocessor:
         """Learn column kinds and category codes from the training split.
 
         Args:
             X: Training features with string column names.
+            keep_all: Keep every column as a numeric feature (image pixels: a CNN needs the whole grid,
+                constant border pixels included).
 
         Returns:
             The fitted preprocessor. Columns that are entirely missing, constant, or string columns
             with a distinct value in almost every row (identifiers) are dropped, with the reason kept.
         """
+        if keep_all:
+            return cls(features=[FeatureSpec(name, "num") for name in X.columns], input_columns=list(X.columns))
         features: list[FeatureSpec] = []
         dropped: dict[str, str] = {}
         n = len(X)
@@ -242,22 +246,41 @@ class Preprocessor:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable description."""
-        return {
-            "input_columns": self.input_columns,
-            "features": [
-                {
-                    "name": f.name,
-                    "kind": f.kind,
-                    **({"categories": list(f.categories)} if f.kind == "cat" else {}),
-                }
+        """A compact JSON-serialisable description.
+
+        A numeric feature is just its name; ``input_columns`` is left out when it equals the feature
+        names; columns named ``pixel_0 .. pixel_<n-1>`` (image data) are written as ``{"pixels": n}``.
+        """
+        names = [f.name for f in self.features]
+        numeric = all(f.kind == "num" for f in self.features)
+        out: dict[str, Any] = {}
+        if numeric and names == [f"pixel_{i}" for i in range(len(names))]:
+            out["features"] = {"pixels": len(names)}
+        else:
+            out["features"] = [
+                f.name if f.kind == "num" else {"name": f.name, "kind": f.kind, "categories": list(f.categories)}
+                if f.kind == "cat" else {"name": f.name, "kind": f.kind}
                 for f in self.features
-            ],
-            "dropped": self.dropped,
-        }
+            ]  # fmt: skip
+        if self.input_columns != names:
+            out["input_columns"] = self.input_columns
+        if self.dropped:
+            out["dropped"] = self.dropped
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
         """Rebuild from :meth:`to_dict` output."""
-        features = [FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ()))) for f in data["features"]]
-        return cls(features, dict(data.get("dropped", {})), list(data.get("input_columns", [])))
+        raw = data["features"]
+        if isinstance(raw, dict):
+            raw = [f"pixel_{i}" for i in range(int(raw["pixels"]))]
+        features = [
+            FeatureSpec(f, "num") if isinstance(f, str) else FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ())))  # noqa: E501
+            for f in raw
+        ]  # fmt: skip
+        columns = data.get("input_columns")
+        return cls(
+            features,
+            dict(data.get("dropped", {})),
+            list(columns) if columns is not None else [f.name for f in features],
+        )

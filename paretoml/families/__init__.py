@@ -6,6 +6,7 @@ import difflib
 
 from paretoml.exceptions import ConfigError
 from paretoml.families._base import BaseFamily, FitData, FittedModel
+from paretoml.families._cnn import CNNFamily
 from paretoml.families._lightgbm import LightGBMFamily
 from paretoml.families._xgboost import XGBoostFamily
 
@@ -38,3 +39,4 @@ def get_family(name: str) -> BaseFamily:
 
 register_family(LightGBMFamily())
 register_family(XGBoostFamily())
+register_family(CNNFamily())

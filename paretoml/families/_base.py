@@ -31,6 +31,8 @@ class FitData:
         n_threads: Threads to train and predict with.
         seed: Random seed.
         deadline: ``time.monotonic()`` value after which fitting must stop (None: no limit).
+        image_shape: ``(C, H, W)`` when the rows are flattened images (C-order), else None.
+        soft_targets: A distillation teacher's logits per training row, for families that learn them.
     """
 
     X_train: np.ndarray
@@ -43,6 +45,8 @@ class FitData:
     n_threads: int
     seed: int
     deadline: float | None = None
+    image_shape: tuple[int, int, int] | None = None
+    soft_targets: np.ndarray | None = None
 
     def past_deadline(self) -> bool:
         """True when fitting ran past :attr:`deadline` (families stop and raise)."""
@@ -102,6 +106,10 @@ class BaseFamily(abc.ABC):
     """
 
     name: str = ""
+    #: The compression search space (``search_spaces/<name>.yaml``) this family's trials sample.
+    compression_space: str = "compression"
+    #: Whether the family needs image-shaped data (and all pixels, so no feature subsets).
+    needs_images: bool = False
 
     @abc.abstractmethod
     def fit(self, data: FitData, params: dict[str, Any]) -> FittedModel:

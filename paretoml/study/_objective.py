@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,10 @@ import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from paretoml._predictor import Predictor
-from paretoml.compression import CompressionContext, Teacher, after_fit, before_fit
+from paretoml.compression import CNNTeacher, CompressionContext, Teacher, after_fit, before_fit, changes_model
+from paretoml.compression._base import TeacherLike
 from paretoml.data import Preprocessor, Splits
-from paretoml.families import FitData, get_family
+from paretoml.families import BaseFamily, FitData, get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import Hardware, Metric, measure_latency, one_row_frames
 from paretoml.measure._lock import MachineLock
@@ -46,18 +47,23 @@ class StudyContext:
     study_name: str
     selection: FeatureSelection = _NO_SELECTION
     trial_timeout: float | None = None
-    compression: SearchSpace | None = None
+    compression: dict[str, SearchSpace] = field(default_factory=dict)
+    image_shape: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         self.lock = MachineLock(self.hardware.fingerprint())
-        self.teacher: Teacher | None = None
+        self.teachers: dict[str, TeacherLike] = {}
         self.X_train = self.preprocessor.transform_frame(self.splits.train.X)
         self.X_valid = self.preprocessor.transform_frame(self.splits.valid.X)
         self.position = {name: i for i, name in enumerate(self.preprocessor.names)}
         self.ranking: FeatureRanking | None = None
         valid = self.splits.valid.X
-        self.latency_rows = one_row_frames(valid, _LATENCY_ROWS, self.seed)
-        self.latency_batch = valid.sample(_BATCH_ROWS, replace=len(valid) < _BATCH_ROWS, random_state=self.seed)
+        self.latency_rows: list[Any] = one_row_frames(valid, _LATENCY_ROWS, self.seed)
+        self.latency_batch: Any = valid.sample(_BATCH_ROWS, replace=len(valid) < _BATCH_ROWS, random_state=self.seed)
+        if self.image_shape is not None:  # images are served as image arrays (1, C, H, W) / (n, C, H, W)
+            shape = self.image_shape
+            self.latency_rows = [f.to_numpy(dtype=np.float32).reshape(1, *shape) for f in self.latency_rows]
+            self.latency_batch = self.latency_batch.to_numpy(dtype=np.float32).reshape(-1, *shape)
 
     def attach_ranking(self, study: optuna.Study) -> None:
         """Load the study's feature ranking, or compute it once and store it as a study user attr.
@@ -97,15 +103,18 @@ class StudyContext:
             k = trial.suggest_int("n_features", low, n_all, log=True) if low < n_all else n_all
         return self.ranking.top(k)
 
-    def study_teacher(self, n_threads: int) -> Teacher:
-        """The distillation teacher, on all features (trained on first use, then kept)."""
-        if self.teacher is None:
+    def study_teacher(self, family: BaseFamily, n_threads: int) -> TeacherLike:
+        """The distillation teacher for ``family`` (a LightGBM or a CNN), on all features (trained on first
+        use, then kept)."""
+        kind = "cnn" if family.needs_images else "trees"
+        if kind not in self.teachers:
             full = FitData(
                 self.X_train, self.splits.train.y, self.X_valid, self.splits.valid.y,
                 self.preprocessor.cat_indices, self.task, len(self.classes), n_threads, self.seed,
+                image_shape=self.image_shape,
             )  # fmt: skip
-            self.teacher = Teacher(full)
-        return self.teacher
+            self.teachers[kind] = CNNTeacher(full) if kind == "cnn" else Teacher(full)
+        return self.teachers[kind]
 
     def score(self, predictor: Predictor, X: pd.DataFrame, y: np.ndarray) -> float:
         """The metric of ``predictor`` on raw rows ``X`` (through the serving path)."""
@@ -135,8 +144,9 @@ class Objective:
         started = time.monotonic()
         trial.set_user_attr(WORKER_ATTR, worker_id())
         family_name = trial.suggest_categorical("family", sorted(ctx.spaces))
+        family = get_family(family_name)
         params = ctx.spaces[family_name].suggest(trial)
-        keep = ctx.suggest_features(trial)
+        keep = list(ctx.preprocessor.names) if family.needs_images else ctx.suggest_features(trial)
         if keep == ctx.preprocessor.names:
             pre, X_train, X_valid = ctx.preprocessor, ctx.X_train, ctx.X_valid
         else:
@@ -153,17 +163,19 @@ class Objective:
             n_threads=ctx.hardware.n_threads,
             seed=ctx.seed + trial.number,
             deadline=None if ctx.trial_timeout is None else started + ctx.trial_timeout,
+            image_shape=ctx.image_shape if family.needs_images else None,
         )
-        settings = ctx.compression.suggest(trial) if ctx.compression is not None else {}
+        space = ctx.compression.get(family.compression_space)
+        settings = space.suggest(trial) if space is not None else {}
         squeeze = CompressionContext(settings, family_name)
         if settings.get("distill"):
-            squeeze.teacher = ctx.study_teacher(data.n_threads)
+            squeeze.teacher = ctx.study_teacher(family, data.n_threads)
         with ctx.lock.shared():  # other workers may train too, but nobody times a model meanwhile
             fit_started = time.perf_counter()
             data, params = before_fit(data, params, squeeze)
-            model = get_family(family_name).fit(data, params)
+            model = family.fit(data, params)
             metric_uncompressed = None
-            if settings.get("tree_fraction", 1.0) < 1.0 or settings.get("runtime", "native") != "native":
+            if changes_model(squeeze):
                 native = Predictor(pre, model, task=ctx.task, classes=ctx.classes)
                 metric_uncompressed = ctx.score(native, ctx.splits.valid.X, ctx.splits.valid.y)
             model = after_fit(model, data, squeeze)
@@ -177,7 +189,7 @@ class Objective:
             "metric": ctx.metric.name,
             "hardware": ctx.hardware.fingerprint(),
         }
-        predictor = Predictor(pre, model, task=ctx.task, classes=ctx.classes, info=info)
+        predictor = Predictor(pre, model, task=ctx.task, classes=ctx.classes, info=info, image_shape=ctx.image_shape)
         predictor.set_threads(ctx.hardware.n_threads)
         metric_valid = ctx.score(predictor, ctx.splits.valid.X, ctx.splits.valid.y)
 
