@@ -27,7 +27,7 @@ __all__ = ["Result", "load_study"]
 TEST_SCORES_ATTR = "metric_test"
 _TRIAL_COLUMNS = (
     "family", "metric_valid", "latency_p50_ms", "latency_p95_ms", "size_kb", "n_features",
-    "n_trees", "compression", "metric_uncompressed", "batch_rows_per_s", "fit_seconds",
+    "n_trees", "n_params", "compression", "metric_uncompressed", "batch_rows_per_s", "fit_seconds",
 )  # fmt: skip
 
 
@@ -71,13 +71,14 @@ class Result:
         """Pareto-optimal completed trials on the validation objectives, best metric first.
 
         Columns: ``trial, family, metric_valid, metric_test, gap, latency_p50_ms, latency_p95_ms,
-        size_kb, n_features, n_trees, batch_rows_per_s``. ``gap`` is how much worse the test metric is
+        size_kb, n_features, n_trees, n_params, compression, batch_rows_per_s`` (``n_trees`` for tree
+        models, ``n_params`` for CNNs). ``gap`` is how much worse the test metric is
         than the validation metric (positive: the model does worse on unseen data).
         """
         done = self.completed_trials()
         columns = [
             "trial", "family", "metric_valid", "metric_test", "gap", "latency_p50_ms",
-            "latency_p95_ms", "size_kb", "n_features", "n_trees", "compression", "batch_rows_per_s",
+            "latency_p95_ms", "size_kb", "n_features", "n_trees", "n_params", "compression", "batch_rows_per_s",
         ]  # fmt: skip
         if not done:
             return pd.DataFrame(columns=columns)
@@ -100,6 +101,7 @@ class Result:
                     "size_kb": t.values[2],
                     "n_features": t.user_attrs.get("n_features"),
                     "n_trees": t.user_attrs.get("n_trees"),
+                    "n_params": t.user_attrs.get("n_params"),
                     "compression": t.user_attrs.get("compression", "none"),
                     "batch_rows_per_s": t.user_attrs.get("batch_rows_per_s"),
                 }

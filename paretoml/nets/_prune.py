@@ -68,13 +68,15 @@ def channel_importance(net: CNN, images: torch.Tensor) -> list[torch.Tensor]:
     ]
 
 
-def prune_channels(net: CNN, fraction: float, images: torch.Tensor) -> CNN:
+def prune_channels(net: CNN, fraction: float, images: torch.Tensor, *, mean_replacement: bool = True) -> CNN:
     """A new net keeping the ``1 - fraction`` most important channels of every block.
 
     Args:
         net: The trained float net (left unchanged).
         fraction: Share of each block's channels to remove, in ``[0, 1)``.
         images: Calibration images ``(n, C, H, W)`` from the training split.
+        mean_replacement: Fold the removed channels' mean contributions into the next layer's bias
+            (False: drop them, for comparison).
 
     Returns:
         The smaller net, in evaluation mode, with the kept weights copied over and the removed
@@ -96,7 +98,7 @@ def prune_channels(net: CNN, fraction: float, images: torch.Tensor) -> CNN:
             weight = old_conv.weight[idx]
             new_conv.weight.copy_(weight if prev is None else weight[:, prev])
             shift = torch.zeros(len(idx))
-            if prev is not None:  # removed inputs: their mean output, read by this conv (padding ignored)
+            if prev is not None and mean_replacement:  # removed inputs: their mean output, read by this conv (padding ignored)
                 gone = _removed(outs[i - 1].shape[1], prev)
                 means = outs[i - 1][:, gone].mean(dim=(0, 2, 3))
                 shift = torch.einsum("oc,c->o", weight[:, gone].sum(dim=(2, 3)), means)
@@ -109,7 +111,7 @@ def prune_channels(net: CNN, fraction: float, images: torch.Tensor) -> CNN:
                 new_bn.running_mean.sub_(shift)
             prev = idx
         assert prev is not None
-        _prune_head(net, small, prev, outs[-1])
+        _prune_head(net, small, prev, outs[-1] if mean_replacement else None)
     return small.eval()
 
 
@@ -119,20 +121,22 @@ def _removed(n: int, kept: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(mask).reshape(-1)
 
 
-def _prune_head(net: CNN, small: CNN, kept: torch.Tensor, last: torch.Tensor) -> None:
+def _prune_head(net: CNN, small: CNN, kept: torch.Tensor, last: torch.Tensor | None) -> None:
     old_linears = [m for m in net.head if isinstance(m, nn.Linear)]
     new_linears = [m for m in small.head if isinstance(m, nn.Linear)]
     first_old, first_new = old_linears[0], new_linears[0]
+    gone = _removed(net.arch.channels[-1], kept)
     if net.arch.head == "gap":
-        features = last.mean(dim=(2, 3))  # what the linear layer reads, per channel
-        columns, gone_columns = kept, _removed(last.shape[1], kept)
+        columns, gone_columns = kept, gone
     else:  # flatten: channel c covers positions c*h*w .. (c+1)*h*w - 1
         h, w, _ = map_sizes(net.arch)[-1]
-        features = last.flatten(1)
         spread = torch.arange(h * w)[None, :]
         columns = (kept[:, None] * (h * w) + spread).reshape(-1)
-        gone_columns = (_removed(last.shape[1], kept)[:, None] * (h * w) + spread).reshape(-1)
+        gone_columns = (gone[:, None] * (h * w) + spread).reshape(-1)
     first_new.weight.copy_(first_old.weight[:, columns])
-    first_new.bias.copy_(first_old.bias + first_old.weight[:, gone_columns] @ features[:, gone_columns].mean(dim=0))
+    first_new.bias.copy_(first_old.bias)
+    if last is not None:  # what the linear layer read from the removed channels, on average
+        features = last.mean(dim=(2, 3)) if net.arch.head == "gap" else last.flatten(1)
+        first_new.bias.add_(first_old.weight[:, gone_columns] @ features[:, gone_columns].mean(dim=0))
     for old, new in zip(old_linears[1:], new_linears[1:], strict=True):
         new.load_state_dict(old.state_dict())
