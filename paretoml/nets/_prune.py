@@ -98,7 +98,7 @@ def prune_channels(net: CNN, fraction: float, images: torch.Tensor, *, mean_repl
             weight = old_conv.weight[idx]
             new_conv.weight.copy_(weight if prev is None else weight[:, prev])
             shift = torch.zeros(len(idx))
-            if prev is not None and mean_replacement:  # removed inputs: their mean output, read by this conv (padding ignored)
+            if prev is not None and mean_replacement:  # removed inputs: their mean output (padding ignored)
                 gone = _removed(outs[i - 1].shape[1], prev)
                 means = outs[i - 1][:, gone].mean(dim=(0, 2, 3))
                 shift = torch.einsum("oc,c->o", weight[:, gone].sum(dim=(2, 3)), means)
