@@ -14,6 +14,7 @@ Format (every key but ``data`` optional)::
     search_spaces: {}                # family: YAML path (relative to this file)
     hardware: {n_threads: 2}         # default: this machine's CPUs
     features: shap                   # shap | gain | off | [sizes] | {method, sizes, min_features, sample_rows}
+    image_shape: null                # [H, W] or [C, H, W] when the columns are image pixels (adds CNNs)
     trial_timeout: 600               # seconds one trial may take before it is recorded as FAIL
     seed: 0
     split: {valid_size: 0.2, test_size: 0.2}
@@ -34,7 +35,7 @@ __all__ = ["StudyFile", "load_data", "read_study_file"]
 
 _KEYS = {
     "study_name", "data", "target", "task", "metric", "budget", "storage", "artifacts", "families",
-    "search_spaces", "hardware", "seed", "split", "sampler", "features", "trial_timeout",
+    "search_spaces", "hardware", "seed", "split", "sampler", "features", "trial_timeout", "image_shape",
 }  # fmt: skip
 _BUNDLED = ("breast_cancer", "digits", "wine", "diabetes", "iris")
 
@@ -89,7 +90,8 @@ def read_study_file(path: str | Path) -> tuple[StudyFile, Any]:
     if not data.startswith("sklearn:"):
         data = _resolve(base, data)
     options: dict[str, Any] = {}
-    for key in ("task", "metric", "families", "hardware", "seed", "sampler", "features", "trial_timeout"):
+    passed = ("task", "metric", "families", "hardware", "seed", "sampler", "features", "trial_timeout", "image_shape")
+    for key in passed:
         if raw.get(key) is not None:
             options[key] = raw[key]
     split = raw.get("split") or {}

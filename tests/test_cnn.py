@@ -297,3 +297,19 @@ def test_image_input_errors_name_the_fix(digits: tuple[np.ndarray, np.ndarray]) 
         paretoml.optimize((holes, y[:100]), "1 trials")
     with pytest.raises(DataError, match=r"\(1, 8, 8\) does not match the images in `validation`, of shape \(1, 4, 4\)"):
         paretoml.optimize((images[:100], y[:100]), "1 trials", validation=(images[:20, :4, :4], y[:20]))
+
+
+@pytest.mark.parametrize(
+    ("batch_norm", "head", "act"), [(True, "gap", "relu"), (False, "dense", "gelu"), (True, "dense", "silu")]
+)
+def test_serving_forward_equals_module_forward(batch_norm: bool, head: str, act: str) -> None:
+    torch.manual_seed(0)
+    net = CNN(Arch((2, 9, 7), (3, 5, 4), batch_norm=batch_norm, head=head, activation=act, dropout=0.3, mean=2.0))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    x = torch.randn(6, 2, 9, 7)
+    with torch.inference_mode():
+        torch.testing.assert_close(net.serve(x), net(x))

@@ -66,6 +66,21 @@ def test_compiled_runtime_matches_the_native_model(family: str, task: str, runti
     np.testing.assert_allclose(rows, expected[:40].reshape(40, -1), atol=1e-6)  # ctypes row path, NaN rows too
 
 
+def test_compiled_batches_work_after_torch_lowers_the_openmp_limit() -> None:
+    torch = pytest.importorskip("torch")
+    data = _data("binary")
+    native = get_family("lightgbm").fit(data, {"n_estimators": 20})
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # what a CNN predictor's set_threads(1) does to the shared OpenMP runtime
+        fast = compiled(native, "tl2cgen", n_threads=2)  # tl2cgen refuses nthread above OpenMP's limit
+        np.testing.assert_allclose(fast.predict(data.X_valid), native.predict(data.X_valid), atol=1e-6)
+        torch.set_num_threads(2)
+        np.testing.assert_allclose(fast.predict(data.X_valid), native.predict(data.X_valid), atol=1e-6)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_compile_cache_is_hit_on_a_repeat() -> None:
     data = _data("binary")
     native = get_family("lightgbm").fit(data, {"n_estimators": 12, "num_leaves": 5})

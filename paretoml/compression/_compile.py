@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import hashlib
 import io
 import math
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import warnings
@@ -48,6 +50,28 @@ def cache_dir() -> Path:
 
 def _toolchain() -> str:
     return os.environ.get("CC", "gcc")
+
+
+@functools.cache
+def _omp_runtimes(torch_loaded: bool) -> tuple[Any, ...]:
+    """The OpenMP runtimes tl2cgen's checks may see: the process-global one (torch loads its own
+    ``libgomp`` globally, so the lookup is redone once torch is imported) and tl2cgen's own."""
+    import tl2cgen
+
+    found = []
+    with contextlib.suppress(AttributeError, OSError):
+        found.append(ctypes.CDLL(None).omp_get_max_threads)
+    folder = Path(tl2cgen.__file__).resolve().parent.parent / "tl2cgen.libs"
+    for lib in sorted(folder.glob("libgomp*.so*")):
+        with contextlib.suppress(AttributeError, OSError):
+            found.append(ctypes.CDLL(str(lib)).omp_get_max_threads)
+    return tuple(found)
+
+
+def _omp_max_threads() -> int | None:
+    """OpenMP's current thread limit as tl2cgen sees it (the smallest of its runtimes), or None."""
+    limits = [int(fn()) for fn in _omp_runtimes("torch" in sys.modules)]
+    return min(limits) if limits else None
 
 
 def compiler_available() -> str | None:
@@ -180,8 +204,19 @@ class CompiledModel(FittedModel):
         self._entry_type = _DTYPES[self._lib.get_threshold_type().decode()]
         self._out = np.zeros(self._n_out, dtype=_DTYPES[self._lib.get_leaf_output_type().decode()])
         self._lock = threading.Lock()
-        self._batch = tl2cgen.Predictor(str(library), nthread=getattr(native, "n_threads", 1))
+        self.n_threads = int(getattr(native, "n_threads", 1))
+        self._batch_threads = self._allowed_threads()
+        self._batch = tl2cgen.Predictor(str(library), nthread=self._batch_threads)
         self.single_row = self._predict_row
+
+    def _allowed_threads(self) -> int:
+        """The thread count, capped at OpenMP's current maximum (tl2cgen refuses more).
+
+        The OpenMP runtime is shared with torch, whose ``set_num_threads`` (a CNN predictor's
+        ``set_threads``) lowers that maximum for the whole process.
+        """
+        limit = _omp_max_threads()
+        return self.n_threads if limit is None else max(1, min(self.n_threads, limit))
 
     @property
     def runtime(self) -> str:
@@ -201,6 +236,10 @@ class CompiledModel(FittedModel):
     def predict(self, X: np.ndarray) -> np.ndarray:
         import tl2cgen
 
+        allowed = self._allowed_threads()
+        if allowed != self._batch_threads:
+            self._batch_threads = allowed
+            self._batch = tl2cgen.Predictor(str(self.library), nthread=allowed)
         raw = np.asarray(self._batch.predict(tl2cgen.DMatrix(np.ascontiguousarray(X, dtype=np.float64))))
         return as_output(raw, self.task, len(X))
 
@@ -208,7 +247,9 @@ class CompiledModel(FittedModel):
         import tl2cgen
 
         self.native.set_threads(n_threads)
-        self._batch = tl2cgen.Predictor(str(self.library), nthread=n_threads)
+        self.n_threads = n_threads
+        self._batch_threads = self._allowed_threads()
+        self._batch = tl2cgen.Predictor(str(self.library), nthread=self._batch_threads)
 
     def save(self, directory: Path) -> dict[str, Any]:
         return {**self.native.save(directory), "runtime": self.runtime}

@@ -66,6 +66,7 @@ class CNNModel(FittedModel):
         self.n_threads = n_threads
         self.train_settings = train_settings
         self.n_params = CNN(self.arch).n_params() if not isinstance(net, CNN) else net.n_params()
+        self._forward = net.serve if isinstance(net, CNN) else net
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         """Raw logits for encoded pixel rows ``(n, C*H*W)``."""
@@ -77,7 +78,7 @@ class CNNModel(FittedModel):
                 "Replace missing pixels (e.g. with 0) before predicting."
             )
         with self.torch.inference_mode():
-            return self.net(as_images(X, self.arch.in_shape)).numpy()
+            return self._forward(as_images(X, self.arch.in_shape)).numpy()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         z = self.logits(X).astype(np.float64)

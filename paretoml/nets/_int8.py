@@ -9,8 +9,9 @@ saved form that is not a plain tensor file. So this module does the textbook sch
 * batch norm is folded into the convolution before quantizing;
 * weights: symmetric int8 per output channel (scale = max |w| / 127);
 * activations: symmetric int8 per layer input, the scale calibrated as max |x| / 127 over training rows;
-* each convolution runs as ``unfold`` + an int8 × int8 → int32 matrix product (``torch._int_mm``,
-  the kernel torchao itself uses), rescaled to float and followed by the float activation and pooling.
+* each convolution quantizes its input map, unfolds it (im2col) and runs an int8 × int8 → int32 matrix
+  product (``torch._int_mm``, the kernel torchao itself uses), rescaled to float and followed by the
+  float activation and pooling.
 
 Everything is a plain tensor (int8 weights, float scales), so the model saves with safetensors and
 reloads without pickle.
@@ -41,7 +42,16 @@ def _quantize(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 def _linear_int8(x: torch.Tensor, prefix: str, net: Int8CNN) -> torch.Tensor:
     w, ws, b, s = (getattr(net, f"{prefix}_{k}") for k in ("w", "ws", "b", "s"))
-    return _int_mm(_quantize(x, s), w).to(torch.float32) * (s * ws) + b
+    return _int_mm(_quantize(x, s), w).to(torch.float32).mul_(s * ws).add_(b)
+
+
+def _conv_int8(x: torch.Tensor, i: int, k: int, net: Int8CNN) -> torch.Tensor:
+    """Conv ``i`` on float input ``(n, C, H, W)``: output ``(n, H, W, O)`` (channels last)."""
+    w, ws, b, s = (getattr(net, f"conv{i}_{name}") for name in ("w", "ws", "b", "s"))
+    n, _, h, width = x.shape
+    levels = torch.clamp(torch.round(x / s), -_QMAX, _QMAX)  # quantize the map once, then unfold it
+    cols = F.unfold(levels, k, padding=k // 2).transpose(1, 2).to(torch.int8).reshape(n * h * width, -1)
+    return _int_mm(cols, w).to(torch.float32).mul_(s * ws).add_(b).view(n, h, width, -1)
 
 
 class Int8CNN(nn.Module):
@@ -79,10 +89,7 @@ class Int8CNN(nn.Module):
         k = arch.kernel_size
         x = (x - self.mean) * self.scale
         for i, (_, _, pool) in enumerate(map_sizes(arch)):
-            n, _, hh, ww = x.shape
-            cols = F.unfold(x, k, padding=k // 2).transpose(1, 2).reshape(n * hh * ww, -1)
-            out = _linear_int8(cols, f"conv{i}", self)
-            x = self.act(out.reshape(n, hh, ww, -1).permute(0, 3, 1, 2))
+            x = self.act(_conv_int8(x, i, k, self).permute(0, 3, 1, 2))
             if pool:
                 x = F.max_pool2d(x, 2)
         if arch.head == "gap":
