@@ -1,9 +1,10 @@
 """The served artifact: fitted preprocessing plus a model in its serving runtime.
 
-A :class:`Predictor` takes raw data as the user has it (a DataFrame, a dict for one row, a 2-D array)
-and follows scikit-learn's conventions (``classes_``, ``feature_names_in_``, ``predict_proba`` columns
-in ``classes_`` order). It saves to a directory of native files (``manifest.json`` plus the model in
-LightGBM text or XGBoost UBJSON) and loads without pickle.
+A :class:`Predictor` takes raw data as the user has it (a DataFrame, a dict for one row, a 2-D array,
+or images for an image predictor) and follows scikit-learn's conventions (``classes_``,
+``feature_names_in_``, ``predict_proba`` columns in ``classes_`` order). It saves to a directory of
+native files (``manifest.json`` plus the model in LightGBM text, XGBoost UBJSON, or CNN weights as
+safetensors) and loads without pickle.
 """
 
 from __future__ import annotations

@@ -47,7 +47,8 @@ def front_table(result: Result, title: str) -> Table:
         "p95 ms",
         "size KB",
         "features",
-        "trees",
+        "trees / params",
+        "compression",
     ):
         table.add_column(col, justify="left" if col == "family" else "right")
     for row in result.front.itertuples(index=False):
@@ -55,9 +56,16 @@ def front_table(result: Result, title: str) -> Table:
             str(row.trial), str(row.family), f"{row.metric_valid:.4f}",
             _fmt(row.metric_test, "{:.4f}"),
             f"{row.latency_p50_ms:.4f}", f"{row.latency_p95_ms:.4f}", f"{row.size_kb:.1f}",
-            str(row.n_features), str(row.n_trees),
+            str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
         )  # fmt: skip
     return table
+
+
+def _size_count(n_trees: Any, n_params: Any) -> str:
+    """Trees of a tree model, or parameters of a CNN."""
+    if n_params is not None and n_params == n_params:  # not None, not NaN
+        return f"{int(n_params):,} params"
+    return str(n_trees)
 
 
 def ranking_table(result: Result, top: int = 10) -> Table | None:

@@ -9,6 +9,7 @@ served model takes raw pixel values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from torch import nn
 __all__ = ["ACTIVATIONS", "CNN", "Arch", "activation", "fold_batch_norm", "folded_conv", "map_sizes"]
 
 ACTIVATIONS = ("relu", "gelu", "silu")
-_FUNCTIONAL = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu}
+_FUNCTIONAL: dict[str, Callable[..., torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu}
 HEADS = ("gap", "dense")
 
 
@@ -144,11 +145,13 @@ class CNN(nn.Module):
         Computes the same as ``eval()`` + ``forward`` (dropout off, batch norm on running statistics)
         at a fraction of the Python overhead, which dominates for one small image.
         """
-        act = _FUNCTIONAL[self.arch.activation]
+        act: Callable[[torch.Tensor], torch.Tensor] = _FUNCTIONAL[self.arch.activation]
         x = (x - self.mean) * self.scale
         for block in self.blocks:
+            assert isinstance(block, nn.Sequential)
             conv = block[0]
-            x = F.conv2d(x, conv.weight, conv.bias, padding=conv.padding)
+            assert isinstance(conv, nn.Conv2d)
+            x = F.conv2d(x, conv.weight, conv.bias, padding=self.arch.kernel_size // 2)
             bn = block[1]
             if isinstance(bn, nn.BatchNorm2d):
                 x = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)

@@ -117,7 +117,12 @@ def model_card(result: Result, trial: int, pick: Pick | None = None) -> dict[str
             "p95_ms": attrs.get("latency_p95_ms"),
             "batch_rows_per_s": attrs.get("batch_rows_per_s"),
         },
-        "size": {"kb": attrs.get("size_kb"), "n_trees": attrs.get("n_trees"), "n_leaves": attrs.get("n_leaves")},
+        "size": {
+            "kb": attrs.get("size_kb"),
+            "n_trees": attrs.get("n_trees"),
+            "n_leaves": attrs.get("n_leaves"),
+            "n_params": attrs.get("n_params"),
+        },
         "hardware": sattrs.get("hardware"),
         "configuration": {"family": attrs.get("family"), "params": attrs.get("config")},
         "compression": attrs.get("compression", "none"),
