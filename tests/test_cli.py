@@ -45,3 +45,22 @@ def test_errors_are_reported_not_raised(tmp_path: Path) -> None:
 def test_help_lists_commands() -> None:
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0 and "run" in out.output and "front" in out.output
+
+
+def test_image_study_file_runs_cnns(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("torch", reason="the CNN family needs paretoml[cnn]")
+    space = tmp_path / "cnn.yaml"
+    space.write_text(
+        "family: cnn\nparams:\n  n_blocks: {type: fixed, value: 1}\n  channels: {type: int, low: 3, high: 4}\n"
+        "  max_epochs: {type: fixed, value: 3}\n"
+    )
+    study = tmp_path / "digits.yaml"
+    study.write_text(
+        "data: sklearn:digits\ntarget: target\nbudget: 2 trials\nfamilies: [cnn]\nimage_shape: [8, 8]\n"
+        "search_spaces: {cnn: cnn.yaml}\nhardware: {n_threads: 1}\nseed: 0\n"
+    )
+    out = runner.invoke(app, ["run", str(study)])
+    assert out.exit_code == 0, out.output
+    assert "Pareto front of 'digits'" in out.output and "params" in out.output and "cnn" in out.output
