@@ -21,10 +21,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def dataset(name: str, max_rows: int = 50_000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     """A real data set as (X, y): bundled scikit-learn sets or files in ../shared/data."""
-    if name == "breast_cancer":
-        from sklearn.datasets import load_breast_cancer
+    bundled = {"breast_cancer", "wine", "digits", "diabetes"}
+    if name in bundled:
+        import sklearn.datasets
 
-        X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+        X, y = getattr(sklearn.datasets, f"load_{name}")(return_X_y=True, as_frame=True)
         return X, y
     files = {
         "credit_default": ("credit_default.csv.gz", "default"),
