@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "CNN", "Arch", "activation", "fold_batch_norm", "folded_conv", "map_sizes"]
+__all__ = ["ACTIVATIONS", "CNN", "Arch", "activation", "fold_batch_norm", "folded_conv", "map_sizes", "observe"]
 
 ACTIVATIONS = ("relu", "gelu", "silu")
 _FUNCTIONAL: dict[str, Callable[..., torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu}
@@ -202,3 +202,15 @@ def fold_batch_norm(net: CNN) -> CNN:
             conv.bias.copy_(bias)
         served.head.load_state_dict(net.head.state_dict())
     return served.eval()
+
+
+def observe(net: nn.Module, images: torch.Tensor, handles: list[Any], batch: int = 512) -> None:
+    """Run ``net`` over ``images`` in evaluation mode for the recording hooks ``handles``, then remove them."""
+    try:
+        net.eval()
+        with torch.inference_mode():
+            for start in range(0, len(images), batch):
+                net(images[start : start + batch])
+    finally:
+        for handle in handles:
+            handle.remove()

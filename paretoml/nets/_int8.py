@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretoml.nets._arch import CNN, Arch, activation, folded_conv, map_sizes
+from paretoml.nets._arch import CNN, Arch, activation, folded_conv, map_sizes, observe
 
 __all__ = ["Int8CNN", "quantize_int8"]
 
@@ -108,15 +108,7 @@ def _input_scales(net: CNN, images: torch.Tensor) -> list[torch.Tensor]:
 
         return record
 
-    handles = [m.register_forward_pre_hook(hook(i)) for i, m in enumerate(layers)]
-    try:
-        net.eval()
-        with torch.inference_mode():
-            for start in range(0, len(images), 512):
-                net(images[start : start + 512])
-    finally:
-        for h in handles:
-            h.remove()
+    observe(net, images, [m.register_forward_pre_hook(hook(i)) for i, m in enumerate(layers)])
     return [torch.clamp(p, min=1e-8) / _QMAX for p in peaks]
 
 

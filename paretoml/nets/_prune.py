@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from paretoml.nets._arch import CNN, map_sizes
+from paretoml.nets._arch import CNN, map_sizes, observe
 
 __all__ = ["block_outputs", "channel_importance", "prune_channels"]
 
@@ -38,14 +38,7 @@ def block_outputs(net: CNN, images: torch.Tensor) -> list[torch.Tensor]:
         block.register_forward_hook(lambda _m, _i, out, k=k: outs[k].append(out.detach()))
         for k, block in enumerate(net.blocks)
     ]
-    try:
-        net.eval()
-        with torch.inference_mode():
-            for start in range(0, len(images), 512):
-                net(images[start : start + 512])
-    finally:
-        for h in handles:
-            h.remove()
+    observe(net, images, handles)
     return [torch.cat(o) for o in outs]
 
 
