@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python benchmarks/front_quality.py 20 2
 	$(BIN)/python benchmarks/front_quality.py 60 2 breast_cancer,diabetes long
 	$(BIN)/python benchmarks/cnn.py 180
+	$(BIN)/python benchmarks/ablation.py 60 2
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/kill_resume.py 20
 	$(BIN)/python benchmarks/compression.py nyc_flights 90

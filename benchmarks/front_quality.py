@@ -62,9 +62,9 @@ def _served(task: str, model: Any) -> Any:
 
 def _paretoml(task: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataFrame, y_test: pd.Series,
               rows: list[pd.DataFrame], budget: float, seed: int, sampler: str | None,
-              image_shape: tuple[int, int] | None) -> list[dict[str, float]]:  # fmt: skip
+              image_shape: tuple[int, int] | None, **options: Any) -> list[dict[str, Any]]:  # fmt: skip
     result = paretoml.optimize((X, y), budget=budget, test=(X_test, y_test), seed=seed, sampler=sampler,
-                               image_shape=image_shape)  # fmt: skip
+                               image_shape=image_shape, **options)  # fmt: skip
     points = []
     for row in result.front.itertuples(index=False):
         pred = result.predictor(int(row.trial)).set_threads(1)
