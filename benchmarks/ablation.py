@@ -12,11 +12,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import numpy as np
 import optuna
-from _common import dataset, machine, write_results
-from front_quality import METRIC, TASKS, _hypervolumes, _paretoml
-from sklearn.model_selection import train_test_split
+from _common import machine, write_results
+from front_quality import _paretoml, median_rows, split, summarise
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "full": {},
@@ -26,23 +24,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def bench(name: str, budget: float, seed: int) -> dict[str, Any]:
-    task = TASKS[name]
-    X, y = dataset(name, max_rows=20_000, seed=seed)
-    stratify = None if task == "regression" else y
-    X_fit, X_test, y_fit, y_test = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=stratify)
-    X_test = X_test.reset_index(drop=True)
-    rows = [X_test.iloc[[i]] for i in range(min(100, len(X_test)))]
-    shape = (8, 8) if name == "digits" else None
-    points = {v: _paretoml(task, X_fit, y_fit, X_test, y_test, rows, budget, seed, None, shape, **opts)
-              for v, opts in VARIANTS.items()}  # fmt: skip
-    hv = _hypervolumes(points)
-    summary = {
-        v: {"hypervolume": hv[v], "best_test_metric": max(p["metric"] for p in ps),
-            "fastest_p50_us": min(p["p50_us"] for p in ps), "smallest_kb": min(p["size_kb"] for p in ps),
-            "n_points": len(ps)}
-        for v, ps in points.items()
+    sp = split(name, seed)
+    points = {
+        v: _paretoml(sp.task, sp.X_fit, sp.y_fit, sp.X_test, sp.y_test, sp.rows, budget, seed, None,
+                     sp.image_shape, **opts)
+        for v, opts in VARIANTS.items()
     }  # fmt: skip
-    return {"dataset": name, "task": task, "seed": seed, "summary": summary, "points": points}
+    return summarise(name, seed, sp.task, points)
 
 
 def main(budget: float = 60.0, seeds: int = 2, datasets: list[str] | None = None) -> None:
@@ -60,14 +48,11 @@ def main(budget: float = 60.0, seeds: int = 2, datasets: list[str] | None = None
         "| data set | metric | variant | hypervolume | best test metric | fastest p50 µs | smallest KB | front size |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for d in chosen:
-        for v in VARIANTS:
-            vals = [r["summary"][v] for r in runs if r["dataset"] == d]
-            med = {k: float(np.median([x[k] for x in vals])) for k in vals[0]}
-            lines.append(
-                f"| {d} | {METRIC[TASKS[d]]} | {v} | {med['hypervolume']:.3f} | {med['best_test_metric']:.4f} | "
-                f"{med['fastest_p50_us']:.0f} | {med['smallest_kb']:.1f} | {med['n_points']:.0f} |"
-            )
+    for m in median_rows(runs, chosen, list(VARIANTS)):
+        lines.append(
+            f"| {m['dataset']} | {m['metric']} | {m['method']} | {m['hypervolume']:.3f} | "
+            f"{m['best_test_metric']:.4f} | {m['fastest_p50_us']:.0f} | {m['smallest_kb']:.1f} | {m['n_points']:.0f} |"
+        )
     write_results("ablation", {"machine": info, "budget_s": budget, "seeds": seeds, "runs": runs},
                   "\n".join(lines) + "\n")  # fmt: skip
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import pickle
 import sys
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import lightgbm as lgb
 import numpy as np
@@ -165,21 +165,31 @@ def _hypervolumes(points: dict[str, list[dict[str, float]]]) -> dict[str, float]
     return out
 
 
-def bench(name: str, budget: float, seed: int) -> dict[str, Any]:
+class Split(NamedTuple):
+    """One data set and seed's rows: what every method fits on, the held-out test rows, the timing rows."""
+
+    task: str
+    X_fit: pd.DataFrame
+    y_fit: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+    rows: list[pd.DataFrame]
+    image_shape: tuple[int, int] | None
+
+
+def split(name: str, seed: int) -> Split:
+    """The seeded 80/20 split of data set ``name`` (stratified for classification) and 100 one-row frames."""
     task = TASKS[name]
     X, y = dataset(name, max_rows=20_000, seed=seed)
     stratify = None if task == "regression" else y
     X_fit, X_test, y_fit, y_test = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=stratify)
     X_test = X_test.reset_index(drop=True)
     rows = [X_test.iloc[[i]] for i in range(min(100, len(X_test)))]
-    shape = (8, 8) if name == "digits" else None
-    args = (task, X_fit, y_fit, X_test, y_test, rows, budget, seed)
-    points = {
-        "paretoml": _paretoml(*args, None, shape),
-        "random": _paretoml(*args, "random", shape),
-        "optuna_lgbm": _optuna_lgbm(*args),
-        "flaml": _flaml(*args),
-    }
+    return Split(task, X_fit, y_fit, X_test, y_test, rows, (8, 8) if name == "digits" else None)
+
+
+def summarise(name: str, seed: int, task: str, points: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Hypervolume, best test metric, fastest p50 and smallest size of each method's points."""
     hv = _hypervolumes(points)
     summary = {
         m: {"hypervolume": hv[m], "best_test_metric": max(p["metric"] for p in ps),
@@ -188,6 +198,29 @@ def bench(name: str, budget: float, seed: int) -> dict[str, Any]:
         for m, ps in points.items()
     }  # fmt: skip
     return {"dataset": name, "task": task, "seed": seed, "summary": summary, "points": points}
+
+
+def median_rows(runs: list[dict[str, Any]], datasets: list[str], methods: list[str]) -> list[dict[str, Any]]:
+    """Per data set and method, the medians over seeds of each summary value."""
+    out = []
+    for d in datasets:
+        for method in methods:
+            vals = [r["summary"][method] for r in runs if r["dataset"] == d]
+            out.append({"dataset": d, "metric": METRIC[TASKS[d]], "method": method,
+                        **{k: float(np.median([v[k] for v in vals])) for k in vals[0]}})  # fmt: skip
+    return out
+
+
+def bench(name: str, budget: float, seed: int) -> dict[str, Any]:
+    sp = split(name, seed)
+    args = (sp.task, sp.X_fit, sp.y_fit, sp.X_test, sp.y_test, sp.rows, budget, seed)
+    points = {
+        "paretoml": _paretoml(*args, None, sp.image_shape),
+        "random": _paretoml(*args, "random", sp.image_shape),
+        "optuna_lgbm": _optuna_lgbm(*args),
+        "flaml": _flaml(*args),
+    }
+    return summarise(name, seed, sp.task, points)
 
 
 def main(budget: float = 20.0, seeds: int = 2, datasets: list[str] | None = None, name: str = "") -> None:
@@ -206,14 +239,11 @@ def main(budget: float = 20.0, seeds: int = 2, datasets: list[str] | None = None
         "| data set | metric | method | hypervolume | best test metric | fastest p50 µs | smallest KB |",
         "|---|---|---|---|---|---|---|",
     ]
-    for d in chosen:
-        for method in METHODS:
-            vals = [r["summary"][method] for r in runs if r["dataset"] == d]
-            med = {k: float(np.median([v[k] for v in vals])) for k in vals[0]}
-            lines.append(
-                f"| {d} | {METRIC[TASKS[d]]} | {method} | {med['hypervolume']:.3f} | {med['best_test_metric']:.4f} | "
-                f"{med['fastest_p50_us']:.0f} | {med['smallest_kb']:.1f} |"
-            )
+    for m in median_rows(runs, chosen, METHODS):
+        lines.append(
+            f"| {m['dataset']} | {m['metric']} | {m['method']} | {m['hypervolume']:.3f} | "
+            f"{m['best_test_metric']:.4f} | {m['fastest_p50_us']:.0f} | {m['smallest_kb']:.1f} |"
+        )
     payload = {"machine": info, "budget_s": budget, "seeds": seeds, "runs": runs}
     write_results("front_quality" + (f"_{name}" if name else ""), payload, "\n".join(lines) + "\n")
 
