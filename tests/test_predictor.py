@@ -39,15 +39,15 @@ def test_all_input_forms_agree(mixed_frame: pd.DataFrame, family: str) -> None:
     assert set(pred.predict(X)) <= {"no", "yes"}
     for i in range(8):
         row = X.iloc[[i]]
-        np.testing.assert_allclose(pred.predict_proba(row), batch[[i]], rtol=1e-6)
-        np.testing.assert_allclose(pred.predict_proba(row.iloc[0].to_dict()), batch[[i]], rtol=1e-6)
-        np.testing.assert_allclose(pred.predict_proba(row.iloc[0]), batch[[i]], rtol=1e-6)
+        np.testing.assert_allclose(pred.predict_proba(row), batch[[i]], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(pred.predict_proba(row.iloc[0].to_dict()), batch[[i]], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(pred.predict_proba(row.iloc[0]), batch[[i]], rtol=1e-6, atol=1e-7)
     arr = X[list(pred.feature_names_in_)].to_numpy(dtype=object)
-    np.testing.assert_allclose(pred.predict_proba(arr), batch, rtol=1e-6)
-    np.testing.assert_allclose(pred.predict_proba(arr[0]), batch[[0]], rtol=1e-6)
+    np.testing.assert_allclose(pred.predict_proba(arr), batch, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(pred.predict_proba(arr[0]), batch[[0]], rtol=1e-6, atol=1e-7)
     shuffled = X[list(reversed(X.columns))].assign(extra=1)
-    np.testing.assert_allclose(pred.predict_proba(shuffled), batch, rtol=1e-6)
-    np.testing.assert_allclose(pred.predict_proba(shuffled.iloc[[0]]), batch[[0]], rtol=1e-6)
+    np.testing.assert_allclose(pred.predict_proba(shuffled), batch, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(pred.predict_proba(shuffled.iloc[[0]]), batch[[0]], rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
@@ -111,7 +111,7 @@ def test_unseen_category_and_missing_values_predict(mixed_frame: pd.DataFrame) -
     odd = X.head(4).assign(colour=["purple", None, np.nan, "red"], x1=[None, np.nan, 1.0, 2.0])
     out = pred.predict_proba(odd)
     assert np.isfinite(out).all()
-    np.testing.assert_allclose(pred.predict_proba(odd.iloc[[0]]), out[[0]], rtol=1e-6)
+    np.testing.assert_allclose(pred.predict_proba(odd.iloc[[0]]), out[[0]], rtol=1e-6, atol=1e-7)
 
 
 def test_subset_predictor_reads_only_its_columns(mixed_frame: pd.DataFrame) -> None:
@@ -141,5 +141,5 @@ def test_full_width_array_selects_the_kept_columns(mixed_frame: pd.DataFrame) ->
     assert "const" not in pred.feature_names_in_ and pred.n_features_in_ == 5
     full = X[list(pred.preprocessor.input_columns)].to_numpy(dtype=object)
     assert full.shape[1] == 6
-    np.testing.assert_allclose(pred.predict_proba(full), pred.predict_proba(X), rtol=1e-6)
-    np.testing.assert_allclose(pred.predict_proba(full[0]), pred.predict_proba(X.iloc[[0]]), rtol=1e-6)
+    np.testing.assert_allclose(pred.predict_proba(full), pred.predict_proba(X), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(pred.predict_proba(full[0]), pred.predict_proba(X.iloc[[0]]), rtol=1e-6, atol=1e-7)

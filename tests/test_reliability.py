@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,20 +160,58 @@ def test_workers_share_a_journal_study(mixed_frame: pd.DataFrame, tmp_path: Path
     assert result.front.metric_test.notna().all()
 
 
-def test_many_workers_on_postgresql(tmp_path: Path) -> None:
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database (dropped afterwards): the state a cluster job starts from."""
     url = os.environ.get("PARETOML_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CI"):
             pytest.fail("PARETOML_TEST_POSTGRES_URL must be set on CI; .ci/run starts PostgreSQL and sets it.")
         pytest.skip("no PostgreSQL: run .ci/postgres.sh and set PARETOML_TEST_POSTGRES_URL to its output")
-    name = f"pg-{uuid.uuid4().hex[:8]}"
-    study_file = _study_file(tmp_path, "3 trials", storage=url, name=name)
+    psycopg = pytest.importorskip("psycopg")
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    name = f"paretoml_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(server.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _start_together(study_file: Path, n: int) -> list[tuple[int, str]]:
+    """Start ``n`` ``paretoml worker`` processes at once; their exit codes and outputs."""
     procs = [subprocess.Popen(_cli("worker", str(study_file)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for _ in range(4)]  # fmt: skip  # four workers race to create and join one fresh study
-    outputs = [p.communicate(timeout=300)[0].decode() for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
-    study = optuna.load_study(study_name=name, storage=url)
-    _assert_intact(study, 4 * 3, 4)
+             for _ in range(n)]  # fmt: skip
+    return [(p.wait(timeout=300), p.communicate()[0].decode()) for p in procs]
+
+
+def test_workers_started_together_on_an_empty_postgresql_database(empty_postgres: str, tmp_path: Path) -> None:
+    study_file = _study_file(tmp_path, "2 trials", storage=empty_postgres, name="pg")
+    runs = _start_together(study_file, 3)  # they race to create Optuna's schema and the study
+    assert [code for code, _ in runs] == [0, 0, 0], [out[-3000:] for _, out in runs]
+    assert not any("Traceback" in out for _, out in runs)
+    _assert_intact(optuna.load_study(study_name="pg", storage=empty_postgres), 3 * 2, 3)
+
+
+def test_workers_started_together_on_a_new_journal_file(tmp_path: Path) -> None:
+    study_file = _study_file(tmp_path, "2 trials", storage=str(tmp_path / "j.log"), name="j")
+    runs = _start_together(study_file, 3)
+    assert [code for code, _ in runs] == [0, 0, 0], [out[-3000:] for _, out in runs]
+    _assert_intact(paretoml.load_study(tmp_path / "j.log", artifacts=tmp_path / "arts").study, 3 * 2, 3)
+
+
+def test_optimize_workers_on_an_empty_postgresql_database(
+    empty_postgres: str, mixed_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    result = paretoml.optimize(
+        mixed_frame, "6 trials", target="label", storage=empty_postgres, study_name="w", workers=3,
+        artifacts=tmp_path / "arts", families=["lightgbm"], hardware=1,
+    )  # fmt: skip
+    _assert_intact(result.study, 6, 3)
 
 
 def test_timing_waits_for_training_elsewhere(tmp_path: Path) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import tempfile
+import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,8 @@ __all__ = [
 OBJECTIVES = ("metric_valid", "latency_p50_ms", "size_kb")
 HEARTBEAT_SECONDS = 5  # a RUNNING trial whose worker stops beating this long ...
 GRACE_SECONDS = 20  # ... plus this grace is marked FAIL by the next trial to start
+_SCHEMA_ATTEMPTS = 5
+_SCHEMA_LOCK_KEY = 0x70617265746F  # "pareto": one advisory lock id for schema creation on a database
 
 
 def storage_url(location: str | Path) -> str:
@@ -58,9 +64,8 @@ def open_storage(storage: str | Path | BaseStorage | None) -> BaseStorage | None
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
     try:
-        with warnings.catch_warnings():  # heartbeats are flagged experimental since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+        with _schema_lock(url):
+            return _rdb_storage(url)
     except ImportError as exc:
         missing = getattr(exc.__cause__, "name", None) or exc
         hint = " Install it with: pip install 'paretoml[postgres]'" if "postgres" in url else ""
@@ -70,6 +75,47 @@ def open_storage(storage: str | Path | BaseStorage | None) -> BaseStorage | None
             f"`storage` {url!r}: cannot connect to the database ({exc.orig}). Check that the server runs "
             "and the URL's host, port, user and database are right."
         ) from exc
+
+
+def _rdb_storage(url: str) -> RDBStorage:
+    """Optuna's RDB storage, retrying when another process creates the same schema at the same moment.
+
+    Optuna creates its tables (and, on PostgreSQL, enum types) on first use without a lock, so workers
+    started together on an empty database collide (``UniqueViolation`` on ``CREATE TYPE``). On
+    PostgreSQL :func:`_schema_lock` serialises creation; for other servers a collision is retried, by
+    which time the winner's schema exists and creation is skipped.
+    """
+    for attempt in range(_SCHEMA_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():  # heartbeats are flagged experimental since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == _SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1) + random.random() * 0.1)
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while Optuna creates or checks its schema (other URLs: no lock).
+
+    The lock is session-level on a connection of its own, so the server releases it if this process dies.
+    """
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+    finally:
+        engine.dispose()
 
 
 def artifact_dir_for(storage: str | Path | BaseStorage | None, given: str | Path | None) -> tuple[Path, bool]:
