@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from paretoml.exceptions import TrialTimeoutError
-from paretoml.families._base import FittedModel, as_output
+from paretoml.families import Capability, FittedModel, get_family
+from paretoml.families._base import as_output
 
-__all__ = ["CompiledModel", "cache_dir", "compile_model", "compiler_available"]
+__all__ = ["COMPILE_STATS", "RUNTIMES", "CompiledModel", "cache_dir", "compile_model", "compiled", "compiler_available"]
 
 RUNTIMES = ("native", "tl2cgen", "tl2cgen-q")
 _FLAGS = ("-O1",)
@@ -103,17 +104,34 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _treelite_model(model: FittedModel) -> Any:
-    import treelite
+def compiled(model: FittedModel, runtime: str, n_threads: int, timeout: float | None = None) -> FittedModel:
+    """``model`` served by ``runtime``; the native model, with a warning, when it cannot be compiled here.
 
-    if model.family == "lightgbm":
-        return treelite.frontend.from_lightgbm(model.booster)  # type: ignore[attr-defined]
-    if model.family == "xgboost":
-        return treelite.frontend.from_xgboost(model.booster)  # type: ignore[attr-defined]
-    raise ValueError(f"the compiled runtime supports lightgbm and xgboost models, not {model.family!r}")
+    Args:
+        model: A native model whose family declares :attr:`Capability.TREELITE` and
+            :attr:`Capability.NATIVE_BYTES`.
+        runtime: One of :data:`RUNTIMES`.
+        n_threads: Unused (the compiled model takes the native model's threads); kept for call sites.
+        timeout: Bounds the compiler's time (a trial passes what is left of its time limit).
+
+    Raises:
+        UnsupportedError: When the model's family cannot be compiled.
+    """
+    if runtime == "native":
+        return model
+    family = get_family(model.family)
+    family.require(Capability.TREELITE, f"runtime {runtime!r}")
+    family.require(Capability.NATIVE_BYTES, f"runtime {runtime!r}")
+    missing = compiler_available()
+    if missing is not None:
+        warnings.warn(f"runtime {runtime!r} is unavailable ({missing}); serving the native model.", stacklevel=2)
+        return model
+    quantize = runtime == "tl2cgen-q"
+    library = compile_model(model, quantize=quantize, timeout=timeout)
+    return CompiledModel(model, library, quantize=quantize)
 
 
-def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, timeout: float | None = None) -> Path:
+def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None = None) -> Path:
     """The compiled library for ``model`` (from the cache when this exact model was compiled before).
 
     tl2cgen generates the C code (split into units of about 25 trees); the machine's compiler builds it
@@ -121,8 +139,8 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
     about as fast.
 
     Args:
-        model: A native LightGBM or XGBoost model.
-        native_bytes: Its saved native form, hashed for the cache key.
+        model: A native model with :attr:`Capability.TREELITE` (its :meth:`~FittedModel.native_bytes` are
+            hashed for the cache key).
         quantize: Whether to quantize thresholds.
         timeout: Seconds the compiler may take (default 600).
 
@@ -136,7 +154,7 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
     import tl2cgen
 
     key = hashlib.sha256(
-        native_bytes + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}|{_FLAGS}".encode()
+        model.native_bytes() + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}|{_FLAGS}".encode()
     ).hexdigest()[:32]
     target = cache_dir() / f"{key}.so"
     if target.exists():
@@ -152,7 +170,7 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
         quiet,
     ):
         warnings.simplefilter("ignore")
-        forest = _treelite_model(model)
+        forest = model.treelite_model()
         units = max(1, math.ceil(int(forest.num_tree) / _TREES_PER_UNIT))
         source = Path(tmp) / "src"
         tl2cgen.generate_c_code(forest, dirpath=str(source), params={"quantize": int(quantize), "parallel_comp": units})
