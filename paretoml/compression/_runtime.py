@@ -1,7 +1,7 @@
-"""The serving runtime as a searched setting: native, or compiled with tl2cgen (optionally quantized).
+"""The serving runtime as a searched setting: native, or a registered runtime (tl2cgen, tl2cgen-q).
 
-The compiled runtime itself lives in :mod:`paretoml.serving` (a saved predictor compiles again on
-load); this compressor compiles at search time and checks the result against the native model.
+The runtimes live in :mod:`paretoml.serving` (a saved predictor builds its runtime again on load);
+this compressor builds it at search time and checks it against the native model.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 
 from paretoml.compression._base import BaseCompressor, CompressionContext
 from paretoml.families import Capability, FitData, FittedModel
-from paretoml.serving import CompiledModel, compiled
+from paretoml.serving import compiled
+from paretoml.serving._runtimes import get_runtime
 
 __all__ = ["MAX_DEVIATION", "Runtime"]
 
@@ -24,11 +25,17 @@ class Runtime(BaseCompressor):
 
     name = "runtime"
     setting = "runtime"
-    requires = (Capability.TREELITE, Capability.NATIVE_BYTES)
     changes_model = True
 
     def active(self, ctx: CompressionContext) -> bool:
         return ctx.settings.get("runtime", "native") != "native"
+
+    def applies(self, ctx: CompressionContext) -> bool:
+        """As for any compressor; the capabilities checked are those the chosen runtime requires."""
+        if not super().applies(ctx):
+            return False
+        get_runtime(str(ctx.settings["runtime"]), ctx.family)
+        return True
 
     def after_fit(self, model: FittedModel, data: FitData, ctx: CompressionContext) -> FittedModel:
         wanted = str(ctx.settings["runtime"])
@@ -37,7 +44,7 @@ class Runtime(BaseCompressor):
             rounds = model.boosting_rounds() if Capability.ROUNDS in ctx.model_family.capabilities else 0
             raise data.timeout_error(rounds)
         served = compiled(model, wanted, data.n_threads, timeout=left)
-        if not isinstance(served, CompiledModel):
+        if served is model:
             ctx.attrs["runtime_skipped"] = f"{wanted} unavailable"
             ctx.parts.append("runtime=native")
             return model

@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 
 from paretoml.exceptions import TrialTimeoutError
-from paretoml.families import Capability, FittedModel, get_family
+from paretoml.families import Capability, FittedModel
 from paretoml.families._base import as_output
+from paretoml.serving._runtimes import BaseRuntime
 
-__all__ = ["COMPILE_STATS", "RUNTIMES", "CompiledModel", "cache_dir", "compile_model", "compiled", "compiler_available"]
+__all__ = ["COMPILE_STATS", "CompiledModel", "Tl2cgenRuntime", "cache_dir", "compile_model", "compiler_available"]
 
-RUNTIMES = ("native", "tl2cgen", "tl2cgen-q")
 _FLAGS = ("-O1",)
 _TREES_PER_UNIT = 25
 _MAX_COMPILE_SECONDS = 600.0
@@ -102,33 +102,6 @@ def _quiet_native_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-
-
-def compiled(model: FittedModel, runtime: str, n_threads: int, timeout: float | None = None) -> FittedModel:
-    """``model`` served by ``runtime``; the native model, with a warning, when it cannot be compiled here.
-
-    Args:
-        model: A native model whose family declares :attr:`Capability.TREELITE` and
-            :attr:`Capability.NATIVE_BYTES`.
-        runtime: One of :data:`RUNTIMES`.
-        n_threads: Unused (the compiled model takes the native model's threads); kept for call sites.
-        timeout: Bounds the compiler's time (a trial passes what is left of its time limit).
-
-    Raises:
-        UnsupportedError: When the model's family cannot be compiled.
-    """
-    if runtime == "native":
-        return model
-    family = get_family(model.family)
-    family.require(Capability.TREELITE, f"runtime {runtime!r}")
-    family.require(Capability.NATIVE_BYTES, f"runtime {runtime!r}")
-    missing = compiler_available()
-    if missing is not None:
-        warnings.warn(f"runtime {runtime!r} is unavailable ({missing}); serving the native model.", stacklevel=2)
-        return model
-    quantize = runtime == "tl2cgen-q"
-    library = compile_model(model, quantize=quantize, timeout=timeout)
-    return CompiledModel(model, library, quantize=quantize)
 
 
 def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None = None) -> Path:
@@ -274,3 +247,21 @@ class CompiledModel(FittedModel):
 
     def stats(self) -> dict[str, int]:
         return {**self.native.stats(), "runtime_bytes": self.library.stat().st_size}
+
+
+class Tl2cgenRuntime(BaseRuntime):
+    """The ``tl2cgen`` runtime (``tl2cgen-q`` with quantized thresholds)."""
+
+    requires = (Capability.TREELITE, Capability.NATIVE_BYTES)
+
+    def __init__(self, *, quantize: bool) -> None:
+        self.quantize = quantize
+        self.name = "tl2cgen-q" if quantize else "tl2cgen"
+
+    def unavailable(self) -> str | None:
+        return compiler_available()
+
+    def build(self, model: FittedModel, timeout: float | None) -> FittedModel:
+        return CompiledModel(
+            model, compile_model(model, quantize=self.quantize, timeout=timeout), quantize=self.quantize
+        )

@@ -20,8 +20,8 @@ import pandas as pd
 from paretoml.data._preprocess import Preprocessor, column_arrays
 from paretoml.exceptions import ColumnMismatchError, ConfigError, DataError
 from paretoml.families import FittedModel, get_family
-from paretoml.serving._compiled import compiled
 from paretoml.serving._manifest import json_scalar, read_manifest, unpacked, write_atomically, write_zip
+from paretoml.serving._runtimes import compiled
 
 __all__ = ["Predictor", "load"]
 
