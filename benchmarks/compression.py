@@ -19,9 +19,9 @@ from _common import dataset, machine, time_calls, write_results
 
 import paretoml
 from paretoml import Predictor
-from paretoml.compression import compiled
 from paretoml.data import Preprocessor, intake, make_splits
 from paretoml.families import FitData, get_family
+from paretoml.serving import compiled
 
 BATCHES = [1, 10, 100, 1000]
 RUNTIMES = ["native", "tl2cgen", "tl2cgen-q"]

@@ -1,5 +1,8 @@
 """paretoml: find the model to ship, trading accuracy against latency and size on your hardware.
 
+The public names are imported on first use (PEP 562), so that ``import paretoml.serving`` (or
+``paretoml.load``) does not import the search (optuna, shap, the compressors).
+
 Example:
     >>> import paretoml
     >>> result = paretoml.optimize((X, y), budget=60)          # doctest: +SKIP
@@ -8,11 +11,9 @@ Example:
 
 from __future__ import annotations
 
-from paretoml._api import optimize
-from paretoml._budget import Budget
-from paretoml._picker import PRESETS, Pick, pick
-from paretoml._predictor import Predictor, load
-from paretoml._result import Result, load_study
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from paretoml._version import __version__
 from paretoml.exceptions import (
     BudgetError,
@@ -24,8 +25,30 @@ from paretoml.exceptions import (
     ParetoMLError,
     SearchSpaceError,
     TrialTimeoutError,
+    UnsupportedError,
 )
-from paretoml.measure import Hardware
+
+if TYPE_CHECKING:
+    from paretoml._api import optimize
+    from paretoml._budget import Budget
+    from paretoml._picker import PRESETS, Pick, pick
+    from paretoml._result import Result, load_study
+    from paretoml.measure import Hardware
+    from paretoml.serving import Predictor, load
+
+#: Where each lazily imported public name lives.
+_LAZY = {
+    "optimize": "paretoml._api",
+    "Budget": "paretoml._budget",
+    "PRESETS": "paretoml._picker",
+    "Pick": "paretoml._picker",
+    "pick": "paretoml._picker",
+    "Result": "paretoml._result",
+    "load_study": "paretoml._result",
+    "Hardware": "paretoml.measure",
+    "Predictor": "paretoml.serving",
+    "load": "paretoml.serving",
+}
 
 __all__ = [
     "PRESETS",
@@ -43,9 +66,23 @@ __all__ = [
     "Result",
     "SearchSpaceError",
     "TrialTimeoutError",
+    "UnsupportedError",
     "__version__",
     "load",
     "load_study",
     "optimize",
     "pick",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paretoml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,8 +15,8 @@ from paretoml.exceptions import ConfigError, NoFeasibleModelError
 from paretoml.pareto._picker import METHODS, choose, normalised_loss
 
 if TYPE_CHECKING:
-    from paretoml._predictor import Predictor
     from paretoml._result import Result
+    from paretoml.serving import Predictor
 
 __all__ = ["LIMIT_KEYS", "PRESETS", "Pick", "Preset", "pick", "pick_front"]
 

@@ -14,7 +14,7 @@ import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.trial import FrozenTrial, TrialState
 
-from paretoml._predictor import Predictor
+from paretoml.serving import Predictor
 
 if TYPE_CHECKING:
     from paretoml._picker import Pick

@@ -16,6 +16,7 @@ __all__ = [
     "ParetoMLError",
     "SearchSpaceError",
     "TrialTimeoutError",
+    "UnsupportedError",
 ]
 
 
@@ -53,3 +54,7 @@ class NoFeasibleModelError(ParetoMLError):
 
 class TrialTimeoutError(ParetoMLError):
     """A trial ran past its time limit (``optimize(trial_timeout=...)``); it is recorded as FAIL."""
+
+
+class UnsupportedError(ConfigError):
+    """A setting asks a model family for something it does not declare (e.g. truncation of a CNN)."""

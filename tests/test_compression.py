@@ -12,18 +12,11 @@ import pytest
 
 import paretoml
 from paretoml import Predictor
-from paretoml.compression import (
-    COMPILE_STATS,
-    CompiledModel,
-    CompressionContext,
-    Teacher,
-    before_fit,
-    compiled,
-    truncate,
-)
+from paretoml.compression import CompressionContext, Teacher, before_fit
 from paretoml.data import Preprocessor, intake, make_splits
 from paretoml.families import FitData, get_family
 from paretoml.families._lightgbm import LightGBMModel
+from paretoml.serving import COMPILE_STATS, CompiledModel, compiled
 
 TASKS = {"binary": 2, "multiclass": 3, "regression": 0}
 
@@ -43,7 +36,7 @@ def _data(task: str) -> FitData:
 def test_truncation_equals_the_library_iteration_limit(family: str) -> None:
     data = _data("binary")
     model = get_family(family).fit(data, {"n_estimators": 40})
-    cut = truncate(model, 7)
+    cut = model.truncated(7)
     assert cut.stats()["n_trees"] == 7
     if isinstance(model, LightGBMModel):
         expected = model.booster.predict(data.X_valid, num_iteration=7)
@@ -100,11 +93,11 @@ def test_compile_cache_is_hit_on_a_repeat() -> None:
 
 def test_compiling_past_the_time_limit_fails_the_trial() -> None:
     from paretoml import TrialTimeoutError
-    from paretoml.compression import compile_model, native_bytes
+    from paretoml.serving import compile_model
 
     native = get_family("xgboost").fit(_data("regression"), {"n_estimators": 60, "max_depth": 6})
     with pytest.raises(TrialTimeoutError, match="compiling the model ran past its time limit"):
-        compile_model(native, native_bytes(native), quantize=False, timeout=0.001)
+        compile_model(native, quantize=False, timeout=0.001)
 
 
 def test_unavailable_compiler_serves_native_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from paretoml import ConfigError
-from paretoml.families import FAMILIES, FitData, get_family
+from paretoml.exceptions import UnsupportedError
+from paretoml.families import FAMILIES, Capability, FitData, FittedModel, get_family
 
 TASKS = {"binary": 2, "multiclass": 3, "regression": 0}
 
@@ -74,6 +75,56 @@ def test_early_stopping_trims_saved_trees(family: str) -> None:
     data = _data("binary")
     model = get_family(family).fit(data, {"n_estimators": 400, "learning_rate": 0.3, "early_stopping_rounds": 5})
     assert model.stats()["n_trees"] < 400
+
+
+#: The model methods each capability adds (see paretoml.families.Capability).
+MODEL_METHODS = {
+    Capability.ROUNDS: ("boosting_rounds", "truncated"),
+    Capability.NATIVE_BYTES: ("native_bytes",),
+    Capability.TREELITE: ("treelite_model",),
+    Capability.CHANNEL_PRUNING: ("pruned",),
+    Capability.QUANTIZATION: ("quantized",),
+}
+
+
+@pytest.mark.parametrize("family", TABULAR)
+def test_declared_capabilities_work_and_the_others_raise(family: str, tmp_path: Path) -> None:
+    fam = get_family(family)
+    data = _data("binary")
+    model = fam.fit(data, {"n_estimators": 12})
+    for capability, methods in MODEL_METHODS.items():
+        for method in methods:
+            overridden = getattr(type(model), method) is not getattr(FittedModel, method)
+            assert overridden == (capability in fam.capabilities), (family, capability, method)
+    if Capability.ROUNDS in fam.capabilities:
+        assert model.boosting_rounds() == 12
+        cut = model.truncated(5)
+        assert cut.boosting_rounds() == 5 and model.boosting_rounds() == 12
+        assert not np.array_equal(cut.predict(data.X_valid), model.predict(data.X_valid))
+    else:
+        with pytest.raises(UnsupportedError, match=f"truncation is not supported by family '{family}'"):
+            model.truncated(1)
+    if Capability.NATIVE_BYTES in fam.capabilities:
+        entry = model.save(tmp_path)
+        assert (tmp_path / entry["file"]).read_bytes() == model.native_bytes()  # what is saved is what is hashed
+    if Capability.TREELITE in fam.capabilities:
+        pytest.importorskip("treelite")
+        assert int(model.treelite_model().num_tree) == model.stats()["n_trees"]
+    if Capability.SOFT_LABELS in fam.capabilities:
+        student = fam.student_params({"n_estimators": 99}, leaves=8, task="binary")
+        assert student["n_estimators"] == 99 and student != {"n_estimators": 99}
+    else:
+        with pytest.raises(UnsupportedError, match=f"is not supported by family '{family}'"):
+            fam.student_params({}, leaves=8, task="binary")
+
+
+def test_every_family_samples_a_compression_space_its_capabilities_cover() -> None:
+    from paretoml.compression import COMPRESSORS
+
+    for name, fam in FAMILIES.items():
+        for compressor in COMPRESSORS.values():
+            if compressor.space == fam.compression_space:
+                assert set(compressor.requires) <= fam.capabilities, (name, compressor.name)
 
 
 def test_unknown_family_names_the_known_ones() -> None:

@@ -1,37 +1,35 @@
 """Compression searched per trial, one module each: for trees distillation, truncation and a compiled
-runtime; for CNNs distillation, structured channel pruning and int8/float16 quantization."""
+runtime; for CNNs distillation, structured channel pruning and int8/float16 quantization.
+
+Compressors ask the trial's family for a :class:`~paretoml.families.Capability`; the compiled runtime
+they may choose lives in :mod:`paretoml.serving`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from paretoml.compression._base import BaseCompressor, CompressionContext
+from paretoml.compression._base import BaseCompressor, BaseTeacher, CompressionContext, TeacherLike
 from paretoml.compression._channel_prune import ChannelPruning
 from paretoml.compression._cnn_distill import CNNDistillation, CNNTeacher
-from paretoml.compression._compile import COMPILE_STATS, CompiledModel, cache_dir, compile_model, compiler_available
 from paretoml.compression._distill import Distillation, Teacher
 from paretoml.compression._quantize import Quantization
-from paretoml.compression._runtime import Runtime, compiled, native_bytes
-from paretoml.compression._truncate import Truncation, boosting_rounds, truncate
-from paretoml.families._base import FitData, FittedModel
+from paretoml.compression._runtime import Runtime
+from paretoml.compression._truncate import Truncation
+from paretoml.families import FitData, FittedModel
 
 __all__ = [
-    "COMPILE_STATS",
     "COMPRESSORS",
     "BaseCompressor",
+    "BaseTeacher",
     "CNNTeacher",
-    "CompiledModel",
     "CompressionContext",
     "Teacher",
-    "boosting_rounds",
-    "cache_dir",
+    "TeacherLike",
+    "after_fit",
+    "before_fit",
     "changes_model",
-    "compile_model",
-    "compiled",
-    "compiler_available",
-    "native_bytes",
     "register_compressor",
-    "truncate",
 ]
 
 #: Applied in this order: distillation changes training, truncation/pruning the trained model, then

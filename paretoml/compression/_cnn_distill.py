@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from paretoml.compression._base import BaseCompressor, CompressionContext
-from paretoml.families._base import FitData
+from paretoml.compression._base import BaseCompressor, BaseTeacher, CompressionContext
+from paretoml.families import Capability, FitData
 
 __all__ = ["CNNDistillation", "CNNTeacher"]
 
@@ -23,35 +23,31 @@ _TEACHER = {"channels": 32, "channel_growth": 2, "kernel_size": 3, "batch_norm":
             "patience": 6}  # fmt: skip
 
 
-class CNNTeacher:
-    """The study's CNN teacher: trained on first use, then kept."""
+class CNNTeacher(BaseTeacher):
+    """The study's CNN teacher."""
 
-    def __init__(self, data: FitData) -> None:
-        self.data = data
-        self._trained: tuple[np.ndarray, dict[str, Any]] | None = None
-
-    def predictions(self) -> tuple[np.ndarray, dict[str, Any]]:
+    def train(self, data: FitData) -> tuple[np.ndarray, dict[str, Any]]:
         """Teacher logits on the training rows ``(n, n_classes)`` and a description of the teacher."""
-        if self._trained is None:
-            from paretoml.families._cnn import CNNFamily, CNNModel
+        from paretoml.families._cnn import CNNFamily, CNNModel
 
-            data = replace(self.data, soft_targets=None, deadline=None)
-            assert data.image_shape is not None
-            params = {**_TEACHER, "n_blocks": 3 if min(data.image_shape[1:]) >= 16 else 2}
-            model = CNNFamily().fit(data, params)
-            assert isinstance(model, CNNModel)
-            valid_acc = float((model.predict(data.X_valid).argmax(axis=1) == data.y_valid).mean())
-            described = {"family": "cnn", "channels": list(model.arch.channels), "n_params": model.n_params,
-                         "valid_accuracy": round(valid_acc, 4)}  # fmt: skip
-            self._trained = (model.logits(data.X_train), described)
-        return self._trained
+        data = replace(data, soft_targets=None, deadline=None)
+        assert data.image_shape is not None
+        params = {**_TEACHER, "n_blocks": 3 if min(data.image_shape[1:]) >= 16 else 2}
+        model = CNNFamily().fit(data, params)
+        assert isinstance(model, CNNModel)
+        valid_acc = float((model.predict(data.X_valid).argmax(axis=1) == data.y_valid).mean())
+        described = {"family": "cnn", "channels": list(model.arch.channels), "n_params": model.n_params,
+                     "valid_accuracy": round(valid_acc, 4)}  # fmt: skip
+        return model.logits(data.X_train), described
 
 
 class CNNDistillation(BaseCompressor):
     """Trains the trial's CNN as a student of the study's CNN teacher."""
 
     name = "cnn_distillation"
-    families = ("cnn",)
+    space = "cnn_compression"
+    setting = "distill"
+    requires = (Capability.SOFT_TARGETS,)
 
     def active(self, ctx: CompressionContext) -> bool:
         return bool(ctx.settings.get("distill", False))

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from paretoml.data._intake import Dataset
 from paretoml.exceptions import ConfigError, DataError
@@ -49,6 +48,8 @@ def _cut(ds: Dataset, idx: np.ndarray, size: float, seed: int) -> tuple[np.ndarr
                 UserWarning,
                 stacklevel=3,
             )
+    from sklearn.model_selection import train_test_split  # here: serving imports paretoml.data, not this
+
     try:
         keep, cut = train_test_split(idx, test_size=size, random_state=seed, stratify=stratify)
     except ValueError as exc:

@@ -1,16 +1,32 @@
-"""Model families behind one abstract base, kept in a plain registry dict."""
+"""Model families behind one abstract base, kept in a plain registry dict.
+
+Importing this package imports no model library: LightGBM, XGBoost and torch load when a model of
+theirs is trained or loaded.
+"""
 
 from __future__ import annotations
 
 import difflib
 
 from paretoml.exceptions import ConfigError
-from paretoml.families._base import BaseFamily, FitData, FittedModel
+from paretoml.families._base import BaseFamily, Capability, FitData, FittedModel
+from paretoml.families._boosted import BoostedTreeFamily, BoostedTreeModel
 from paretoml.families._cnn import CNNFamily
-from paretoml.families._lightgbm import LightGBMFamily
+from paretoml.families._lightgbm import LightGBMFamily, lightgbm_params
 from paretoml.families._xgboost import XGBoostFamily
 
-__all__ = ["FAMILIES", "BaseFamily", "FitData", "FittedModel", "get_family", "register_family"]
+__all__ = [
+    "FAMILIES",
+    "BaseFamily",
+    "BoostedTreeFamily",
+    "BoostedTreeModel",
+    "Capability",
+    "FitData",
+    "FittedModel",
+    "get_family",
+    "lightgbm_params",
+    "register_family",
+]
 
 FAMILIES: dict[str, BaseFamily] = {}
 

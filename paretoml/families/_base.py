@@ -1,8 +1,15 @@
-"""The extension point for model families: a family fits, saves and loads one kind of model."""
+"""The extension point for model families: a family fits, saves and loads one kind of model.
+
+A family also declares its :class:`Capability` set: what its models can do beyond fit, predict and
+save (truncation, a compiled runtime, distillation, pruning, quantization). Compressors ask the family
+for a capability and call the matching method; a family that does not declare it raises
+:class:`~paretoml.exceptions.UnsupportedError` naming itself.
+"""
 
 from __future__ import annotations
 
 import abc
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +18,36 @@ from typing import Any
 
 import numpy as np
 
-from paretoml.exceptions import TrialTimeoutError
+from paretoml.exceptions import TrialTimeoutError, UnsupportedError
 
-__all__ = ["BaseFamily", "FitData", "FittedModel"]
+__all__ = ["BaseFamily", "Capability", "FitData", "FittedModel", "unsupported"]
+
+
+class Capability(enum.Enum):
+    """What a family's models can do beyond fit, predict and save; each names the methods it adds."""
+
+    #: :meth:`FittedModel.boosting_rounds` and :meth:`FittedModel.truncated`.
+    ROUNDS = "boosting rounds and truncation"
+    #: :meth:`FittedModel.native_bytes` (the saved native form, a compile-cache key).
+    NATIVE_BYTES = "native model bytes"
+    #: :meth:`FittedModel.treelite_model` (a forest tl2cgen can compile).
+    TREELITE = "a treelite model for compiling"
+    #: :meth:`BaseFamily.student_params`; ``fit`` learns soft labels in [0, 1] (or soft regression values).
+    SOFT_LABELS = "soft-label (student) training"
+    #: ``fit`` learns a teacher's logits from :attr:`FitData.soft_targets` (``kd_temperature``, ``kd_alpha``).
+    SOFT_TARGETS = "logit (student) training"
+    #: :meth:`FittedModel.pruned`.
+    CHANNEL_PRUNING = "channel pruning"
+    #: :meth:`FittedModel.quantized`.
+    QUANTIZATION = "quantization"
+
+
+def unsupported(what: str, family: str) -> UnsupportedError:
+    """The error raised when ``what`` (a setting or a capability) is asked of a family that lacks it."""
+    return UnsupportedError(
+        f"{what} is not supported by family {family!r}. Leave it out of the compression space this family "
+        "samples, or declare the capability on the family (see README 'Extending paretoml')."
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,32 @@ class FittedModel(abc.ABC):
     def stats(self) -> dict[str, int]:
         """Size facts of the model: ``n_trees``, ``n_leaves`` and the like."""
 
+    # ------------------------------------------------------------------ capabilities (see Capability)
+    def boosting_rounds(self) -> int:
+        """Boosting rounds (trees per class). :attr:`Capability.ROUNDS`."""
+        raise unsupported("counting boosting rounds", self.family)
+
+    def truncated(self, rounds: int) -> FittedModel:
+        """The model with only its first ``rounds`` boosting rounds. :attr:`Capability.ROUNDS`."""
+        raise unsupported("truncation", self.family)
+
+    def native_bytes(self) -> bytes:
+        """The model's saved native form. :attr:`Capability.NATIVE_BYTES`."""
+        raise unsupported("native model bytes", self.family)
+
+    def treelite_model(self) -> Any:
+        """The model as a ``treelite.Model``. :attr:`Capability.TREELITE`."""
+        raise unsupported("the compiled runtime", self.family)
+
+    def pruned(self, fraction: float, data: FitData, epochs: int) -> tuple[FittedModel, dict[str, Any]]:
+        """``fraction`` of each block's channels removed, then fine-tuned for ``epochs``, and the facts
+        to record about the model before pruning. :attr:`Capability.CHANNEL_PRUNING`."""
+        raise unsupported("channel pruning", self.family)
+
+    def quantized(self, mode: str, data: FitData) -> FittedModel:
+        """The model in lower precision (``int8`` or ``fp16``). :attr:`Capability.QUANTIZATION`."""
+        raise unsupported("quantization", self.family)
+
 
 class BaseFamily(abc.ABC):
     """A model family: owns its default search space, training and native-format loading.
@@ -106,8 +166,11 @@ class BaseFamily(abc.ABC):
     """
 
     name: str = ""
-    #: The compression search space (``search_spaces/<name>.yaml``) this family's trials sample.
-    compression_space: str = "compression"
+    #: The compression search space (``search_spaces/<name>.yaml``) this family's trials sample
+    #: (``compression`` for trees, ``cnn_compression`` for CNNs); empty: none is searched.
+    compression_space: str = ""
+    #: What the family's models can do beyond fit, predict and save; compressors ask for these.
+    capabilities: frozenset[Capability] = frozenset()
     #: Whether the family needs image-shaped data (and all pixels, so no feature subsets).
     needs_images: bool = False
 
@@ -122,6 +185,20 @@ class BaseFamily(abc.ABC):
     def supports(self, task: str) -> bool:
         """Whether the family can handle ``task``; all tasks by default."""
         return task in ("binary", "multiclass", "regression")
+
+    def require(self, capability: Capability, setting: str) -> None:
+        """Check that the family declares ``capability``, which ``setting`` needs.
+
+        Raises:
+            UnsupportedError: "<setting> is not supported by family <name>" when it does not.
+        """
+        if capability not in self.capabilities:
+            raise unsupported(setting, self.name)
+
+    def student_params(self, params: dict[str, Any], *, leaves: int, task: str) -> dict[str, Any]:
+        """Hyperparameters for a distillation student of about ``leaves`` leaves per tree.
+        :attr:`Capability.SOFT_LABELS`."""
+        raise unsupported("soft-label distillation", self.name)
 
 
 def as_output(raw: np.ndarray, task: str, n_rows: int) -> np.ndarray:

@@ -9,6 +9,7 @@ torch is imported only when a CNN is fitted or loaded.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +17,20 @@ import numpy as np
 
 from paretoml._imports import require
 from paretoml.exceptions import ConfigError, DataError
-from paretoml.families._base import BaseFamily, FitData, FittedModel
+from paretoml.families._base import BaseFamily, Capability, FitData, FittedModel
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from paretoml.nets import Arch
+    from paretoml.nets import CNN, Arch
 
-__all__ = ["PRECISIONS", "CNNFamily", "CNNModel", "channels_of"]
+__all__ = ["CALIBRATION_ROWS", "PRECISIONS", "CNNFamily", "CNNModel", "channels_of"]
 
 _FILE = "model.cnn.safetensors"
 PRECISIONS = ("float32", "float16", "int8")
 _MAX_CHANNELS = 256
+#: Training rows (a seeded sample) used to rank channels for pruning and to calibrate int8 scales.
+CALIBRATION_ROWS = 512
 
 
 def channels_of(params: dict[str, Any]) -> tuple[int, ...]:
@@ -103,12 +106,59 @@ class CNNModel(FittedModel):
     def stats(self) -> dict[str, int]:
         return {"n_params": self.n_params, "n_blocks": len(self.arch.channels), "n_channels": sum(self.arch.channels)}
 
+    # ------------------------------------------------------------------ compression capabilities
+    def _float_net(self, what: str) -> CNN:
+        from paretoml.nets import CNN
+
+        if not isinstance(self.net, CNN):
+            raise TypeError(f"{what} needs a float CNN model, not a {self.precision} one")
+        return self.net
+
+    def _calibration_images(self, data: FitData) -> Any:
+        """A seeded sample of at most :data:`CALIBRATION_ROWS` training rows, as images."""
+        from paretoml.nets import as_images
+
+        rng = np.random.default_rng(data.seed)
+        rows = rng.choice(len(data.X_train), size=min(CALIBRATION_ROWS, len(data.X_train)), replace=False)
+        return as_images(data.X_train[np.sort(rows)], self.arch.in_shape)
+
+    def pruned(self, fraction: float, data: FitData, epochs: int) -> tuple[FittedModel, dict[str, Any]]:
+        """``fraction`` of each block's channels removed (ranked on calibration rows), then fine-tuned for
+        ``epochs`` with the net's own optimiser settings, the distillation targets when there are any, and
+        the best validation epoch kept; with the channels and parameter count before pruning."""
+        from paretoml.nets import TrainSettings, as_images, prune_channels, train
+
+        shape = self.arch.in_shape
+        small = prune_channels(self._float_net("channel pruning"), fraction, self._calibration_images(data))
+        settings = replace(self.train_settings or TrainSettings(), max_epochs=epochs, patience=epochs)
+        train(small, as_images(data.X_train, shape), data.y_train, as_images(data.X_valid, shape), data.y_valid,
+              settings, seed=data.seed + 1, soft_targets=data.soft_targets, deadline=data.deadline)  # fmt: skip
+        before = {"channels_before_pruning": list(self.arch.channels), "n_params_before_pruning": self.n_params}
+        return CNNModel(small, self.task, n_threads=self.n_threads, train_settings=settings), before
+
+    def quantized(self, mode: str, data: FitData) -> FittedModel:
+        """``int8``: int8 weights and activations, calibrated on training rows; ``fp16``: weights rounded
+        to half precision (stored half, computed in float32)."""
+        from paretoml.nets import CNN, quantize_int8
+
+        net = self._float_net("quantization")
+        if mode == "int8":
+            qnet = quantize_int8(net, self._calibration_images(data))
+            return CNNModel(qnet, self.task, precision="int8", n_threads=self.n_threads)
+        if mode == "fp16":
+            half = CNN(self.arch)
+            with self.torch.no_grad():
+                half.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})
+            return CNNModel(half.eval(), self.task, precision="float16", n_threads=self.n_threads)
+        raise ValueError(f"`quantize` must be 'none', 'int8' or 'fp16'; got {mode!r}.")
+
 
 class CNNFamily(BaseFamily):
     """Small convolutional nets; offered when the data is image-like (classification only)."""
 
     name = "cnn"
     compression_space = "cnn_compression"
+    capabilities = frozenset({Capability.SOFT_TARGETS, Capability.CHANNEL_PRUNING, Capability.QUANTIZATION})
     needs_images = True
 
     def supports(self, task: str) -> bool:

@@ -1,4 +1,7 @@
-"""LightGBM family: native text format; single rows through LightGBM's fast single-row C API."""
+"""LightGBM family: native text format; single rows through LightGBM's fast single-row C API.
+
+lightgbm is imported when a model is trained or loaded, not with this module.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +11,49 @@ import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import lightgbm as lgb
 import numpy as np
 
-from paretoml.families._base import BaseFamily, FitData, FittedModel, as_output
+from paretoml.families._base import FitData, FittedModel, as_output
+from paretoml.families._boosted import BoostedTreeFamily, BoostedTreeModel
 
-__all__ = ["LightGBMFamily", "LightGBMModel"]
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+__all__ = ["LightGBMFamily", "LightGBMModel", "lightgbm_params"]
 
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
-_FILE = "model.lgb.txt"
 _PREDICT_NORMAL = 0
 _DTYPE_FLOAT64 = 1
+
+
+def lightgbm_params(task: str, n_classes: int, *, n_threads: int, seed: int, **params: Any) -> dict[str, Any]:
+    """LightGBM training parameters for ``task``: objective, class count, threads, seed, determinism.
+
+    ``params`` (the sampled hyperparameters) override the defaults. The family, the distillation
+    teacher (through the family) and the feature ranking's reference model all train with these.
+    """
+    out: dict[str, Any] = {
+        "objective": _OBJECTIVE[task],
+        "verbosity": -1,
+        "num_threads": n_threads,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        **params,
+    }
+    if task == "multiclass":
+        out["num_class"] = n_classes
+    return out
 
 
 class _SingleRowPredictor:
     """LightGBM's ``LGBM_BoosterPredictForMatSingleRowFast``: no per-call config parsing."""
 
     def __init__(self, booster: lgb.Booster, n_features: int, n_out: int, n_threads: int) -> None:
+        import lightgbm as lgb
+
         lib = ctypes.CDLL(lgb.basic._LIB._name)  # same library, our own function objects
         init = lib.LGBM_BoosterPredictForMatSingleRowFastInit
         self._fn = lib.LGBM_BoosterPredictForMatSingleRowFast
@@ -62,16 +89,11 @@ class _SingleRowPredictor:
             return self._out.copy()
 
 
-class LightGBMModel(FittedModel):
+class LightGBMModel(BoostedTreeModel):
     """A LightGBM booster trimmed to its best iteration."""
 
     family = "lightgbm"
-
-    def __init__(self, booster: lgb.Booster, *, task: str, n_classes: int, n_threads: int = 1) -> None:
-        self.booster = booster
-        self.task = task
-        self.n_classes = n_classes
-        self.set_threads(n_threads)
+    file_name = "model.lgb.txt"
 
     def set_threads(self, n_threads: int) -> None:
         self.n_threads = n_threads
@@ -84,40 +106,42 @@ class LightGBMModel(FittedModel):
     def predict(self, X: np.ndarray) -> np.ndarray:
         return as_output(np.asarray(self.booster.predict(X, num_threads=self.n_threads)), self.task, len(X))
 
-    def save(self, directory: Path) -> dict[str, Any]:
-        (directory / _FILE).write_text(self.booster.model_to_string())
-        return {"file": _FILE}
+    def native_bytes(self) -> bytes:
+        return str(self.booster.model_to_string()).encode()
 
     def stats(self) -> dict[str, int]:
         text = self.booster.model_to_string()
         leaves = sum(int(v) for v in re.findall(r"^num_leaves=(\d+)$", text, flags=re.M))
         return {"n_trees": self.booster.num_trees(), "n_leaves": leaves}
 
+    def boosting_rounds(self) -> int:
+        return int(self.booster.current_iteration())
 
-class LightGBMFamily(BaseFamily):
+    def truncated(self, rounds: int) -> FittedModel:
+        import lightgbm as lgb
+
+        return self.with_booster(lgb.Booster(model_str=self.booster.model_to_string(num_iteration=rounds)))
+
+    def treelite_model(self) -> Any:
+        import treelite
+
+        return treelite.frontend.from_lightgbm(self.booster)
+
+
+class LightGBMFamily(BoostedTreeFamily):
     """Gradient-boosted trees with LightGBM, early-stopped on the validation split."""
 
     name = "lightgbm"
+    model_class = LightGBMModel
 
-    def fit(self, data: FitData, params: dict[str, Any]) -> FittedModel:
-        p = dict(params)
-        rounds = int(p.pop("n_estimators", 100))
-        patience = p.pop("early_stopping_rounds", None)
-        train_params: dict[str, Any] = {
-            "objective": _OBJECTIVE[data.task],
-            "verbosity": -1,
-            "num_threads": data.n_threads,
-            "seed": data.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            **p,
-        }
-        if data.task == "multiclass":
-            train_params["num_class"] = data.n_classes
+    def train(self, data: FitData, params: dict[str, Any], rounds: int, patience: int | None) -> BoostedTreeModel:
+        import lightgbm as lgb
+
+        train_params = lightgbm_params(data.task, data.n_classes, n_threads=data.n_threads, seed=data.seed, **params)
         cats: list[int] | Literal["auto"] = data.cat_indices or "auto"
         train = lgb.Dataset(data.X_train, data.y_train, categorical_feature=cats, free_raw_data=True)
         valid = lgb.Dataset(data.X_valid, data.y_valid, reference=train, categorical_feature=cats)
-        callbacks: list[Callable[..., Any]] = [lgb.early_stopping(int(patience), verbose=False)] if patience else []
+        callbacks: list[Callable[..., Any]] = [lgb.early_stopping(patience, verbose=False)] if patience else []
 
         def deadline(env: Any) -> None:
             if data.past_deadline():
@@ -129,6 +153,13 @@ class LightGBMFamily(BaseFamily):
         trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
         return LightGBMModel(trimmed, task=data.task, n_classes=data.n_classes, n_threads=data.n_threads)
 
-    def load(self, directory: Path, entry: dict[str, Any], *, task: str, n_classes: int) -> FittedModel:
-        booster = lgb.Booster(model_file=str(directory / entry["file"]))
-        return LightGBMModel(booster, task=task, n_classes=n_classes)
+    def read_booster(self, file: Path) -> Any:
+        import lightgbm as lgb
+
+        return lgb.Booster(model_file=str(file))
+
+    def student_params(self, params: dict[str, Any], *, leaves: int, task: str) -> dict[str, Any]:
+        student = {**params, "num_leaves": leaves}
+        if task == "binary":
+            student["objective"] = "cross_entropy"  # learns soft labels in [0, 1]
+        return student

@@ -1,17 +1,24 @@
-"""XGBoost family: native UBJSON format, served with ``Booster.inplace_predict``."""
+"""XGBoost family: native UBJSON format, served with ``Booster.inplace_predict``.
+
+xgboost is imported when a model is trained or loaded, not with this module.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import json
+import math
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xgboost as xgb
 
-from paretoml.families._base import BaseFamily, FitData, FittedModel, as_output
+from paretoml.families._base import FitData, FittedModel, as_output
+from paretoml.families._boosted import BoostedTreeFamily, BoostedTreeModel
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 __all__ = ["XGBoostFamily", "XGBoostModel"]
 
@@ -20,7 +27,6 @@ _OBJECTIVE = {
     "multiclass": "multi:softprob",
     "regression": "reg:squarederror",
 }
-_FILE = "model.xgb.ubj"
 
 
 class _SingleRowPredictor:
@@ -28,7 +34,10 @@ class _SingleRowPredictor:
     ``Booster.inplace_predict`` makes, without its per-call Python validation and JSON building."""
 
     def __init__(self, booster: xgb.Booster, n_features: int) -> None:
-        lib = ctypes.CDLL(xgb.core._LIB._name)  # same library, our own function objects
+        import xgboost as xgb
+
+        self._lib = xgb.core._LIB
+        lib = ctypes.CDLL(self._lib._name)  # same library, our own function objects
         self._fn = lib.XGBoosterPredictFromDense
         self._fn.restype = ctypes.c_int
         self._booster = booster
@@ -52,27 +61,25 @@ class _SingleRowPredictor:
                 ctypes.byref(self._shape), ctypes.byref(self._dims), ctypes.byref(self._preds),
             )  # fmt: skip
             if status != 0:
-                raise RuntimeError(xgb.core._LIB.XGBGetLastError().decode())
+                raise RuntimeError(self._lib.XGBGetLastError().decode())
             n_out = 1
             for i in range(self._dims.value):
                 n_out *= int(self._shape[i])
             return np.ctypeslib.as_array(self._preds, shape=(n_out,)).astype(np.float64)
 
 
-class XGBoostModel(FittedModel):
+class XGBoostModel(BoostedTreeModel):
     """An XGBoost booster sliced to its best iteration."""
 
     family = "xgboost"
+    file_name = "model.xgb.ubj"
 
     def __init__(self, booster: xgb.Booster, *, task: str, n_classes: int, n_threads: int = 1) -> None:
-        self.booster = booster
-        self.task = task
-        self.n_classes = n_classes
         try:
             self.single_row = _SingleRowPredictor(booster, booster.num_features())
         except (AttributeError, OSError):
             self.single_row = None  # an unusual XGBoost build: fall back to inplace_predict
-        self.set_threads(n_threads)
+        super().__init__(booster, task=task, n_classes=n_classes, n_threads=n_threads)
 
     def set_threads(self, n_threads: int) -> None:
         self.n_threads = n_threads
@@ -81,36 +88,35 @@ class XGBoostModel(FittedModel):
     def predict(self, X: np.ndarray) -> np.ndarray:
         return as_output(np.asarray(self.booster.inplace_predict(X)), self.task, len(X))
 
-    def save(self, directory: Path) -> dict[str, Any]:
-        self.booster.save_model(str(directory / _FILE))
-        return {"file": _FILE}
+    def native_bytes(self) -> bytes:
+        return bytes(self.booster.save_raw("ubj"))
 
     def stats(self) -> dict[str, int]:
         dump = self.booster.get_dump()
         return {"n_trees": len(dump), "n_leaves": sum(tree.count("leaf=") for tree in dump)}
 
+    def boosting_rounds(self) -> int:
+        return int(self.booster.num_boosted_rounds())
 
-class _Deadline(xgb.callback.TrainingCallback):
-    """Stops training when the trial's deadline passes."""
+    def truncated(self, rounds: int) -> FittedModel:
+        return self.with_booster(self.booster[:rounds])
 
-    def __init__(self, data: FitData) -> None:
-        self.data = data
-        self.hit = False
+    def treelite_model(self) -> Any:
+        import treelite
 
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        self.hit = self.data.past_deadline()
-        return self.hit
+        return treelite.frontend.from_xgboost(self.booster)
 
 
-class XGBoostFamily(BaseFamily):
+class XGBoostFamily(BoostedTreeFamily):
     """Gradient-boosted trees with XGBoost (hist), early-stopped on the validation split."""
 
     name = "xgboost"
+    model_class = XGBoostModel
 
-    def fit(self, data: FitData, params: dict[str, Any]) -> FittedModel:
+    def train(self, data: FitData, params: dict[str, Any], rounds: int, patience: int | None) -> BoostedTreeModel:
+        import xgboost as xgb
+
         p = dict(params)
-        rounds = int(p.pop("n_estimators", 100))
-        patience = p.pop("early_stopping_rounds", None)
         max_bin = int(p.pop("max_bin", 256))
         train_params: dict[str, Any] = {
             "objective": _OBJECTIVE[data.task],
@@ -133,13 +139,23 @@ class XGBoostFamily(BaseFamily):
             max_bin=max_bin,
         )
         dvalid = xgb.DMatrix(data.X_valid, data.y_valid, feature_types=types, enable_categorical=True)
-        stop = _Deadline(data)
+
+        class Deadline(xgb.callback.TrainingCallback):
+            """Stops training when the trial's deadline passes."""
+
+            hit = False
+
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                self.hit = data.past_deadline()
+                return self.hit
+
+        stop = Deadline()
         booster = xgb.train(
             train_params,
             dtrain,
             rounds,
             evals=[(dvalid, "valid")],
-            early_stopping_rounds=int(patience) if patience else None,
+            early_stopping_rounds=patience,
             verbose_eval=False,
             callbacks=[stop],
         )
@@ -149,7 +165,15 @@ class XGBoostFamily(BaseFamily):
             booster = booster[: booster.best_iteration + 1]
         return XGBoostModel(booster, task=data.task, n_classes=data.n_classes, n_threads=data.n_threads)
 
-    def load(self, directory: Path, entry: dict[str, Any], *, task: str, n_classes: int) -> FittedModel:
+    def read_booster(self, file: Path) -> Any:
+        import xgboost as xgb
+
         booster = xgb.Booster()
-        booster.load_model(str(directory / entry["file"]))
-        return XGBoostModel(booster, task=task, n_classes=n_classes)
+        booster.load_model(str(file))
+        return booster
+
+    def student_params(self, params: dict[str, Any], *, leaves: int, task: str) -> dict[str, Any]:
+        student = {k: v for k, v in params.items() if k != "max_leaves"}
+        student["grow_policy"] = "depthwise"
+        student["max_depth"] = max(1, math.ceil(math.log2(leaves)))  # about `leaves` leaves per tree
+        return student

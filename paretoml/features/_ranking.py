@@ -11,6 +11,7 @@ import lightgbm as lgb
 import numpy as np
 
 from paretoml.exceptions import ConfigError
+from paretoml.families import lightgbm_params
 
 __all__ = ["RANKING_METHODS", "FeatureRanking", "FeatureSelection", "rank_features", "resolve_selection"]
 
@@ -171,16 +172,7 @@ def rank_features(
         The ranking; ties are broken by column order.
     """
     started = time.perf_counter()
-    params: dict[str, Any] = {
-        **_REFERENCE_PARAMS,
-        "objective": {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}[task],
-        "num_threads": n_threads,
-        "seed": seed,
-        "deterministic": True,
-        "force_row_wise": True,
-    }
-    if task == "multiclass":
-        params["num_class"] = n_classes
+    params = lightgbm_params(task, n_classes, n_threads=n_threads, seed=seed, **_REFERENCE_PARAMS)
     train = lgb.Dataset(X, y, categorical_feature=cat_indices or "auto")
     booster = lgb.train(params, train, _REFERENCE_ROUNDS)
     rows = min(len(X), sample_rows)

@@ -13,8 +13,8 @@ from paretoml.report._render import draw_front, draw_front_3d, write_html, write
 
 if TYPE_CHECKING:
     from paretoml._picker import Pick
-    from paretoml._predictor import Predictor
     from paretoml._result import Result
+    from paretoml.serving import Predictor
 
 __all__ = [
     "FrontPlotData",

@@ -12,8 +12,8 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from paretoml._picker import Pick
-    from paretoml._predictor import Predictor
     from paretoml._result import Result
+    from paretoml.serving import Predictor
 
 __all__ = ["FrontPlotData", "LatencyBreakdown", "front_plot_data", "latency_breakdown", "model_card"]
 

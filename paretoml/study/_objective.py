@@ -13,7 +13,6 @@ import optuna
 import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
-from paretoml._predictor import Predictor
 from paretoml.compression import CNNTeacher, CompressionContext, Teacher, after_fit, before_fit, changes_model
 from paretoml.compression._base import TeacherLike
 from paretoml.data import Preprocessor, Splits
@@ -21,6 +20,7 @@ from paretoml.families import BaseFamily, FitData, get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import Hardware, Metric, measure_latency, one_row_frames
 from paretoml.measure._lock import MachineLock
+from paretoml.serving import Predictor
 from paretoml.spaces import SearchSpace
 from paretoml.study._recovery import WORKER_ATTR, worker_id
 

@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 
 from paretoml.exceptions import TrialTimeoutError
-from paretoml.families._base import FittedModel, as_output
+from paretoml.families import Capability, FittedModel
+from paretoml.families._base import as_output
+from paretoml.serving._runtimes import BaseRuntime
 
-__all__ = ["CompiledModel", "cache_dir", "compile_model", "compiler_available"]
+__all__ = ["COMPILE_STATS", "CompiledModel", "Tl2cgenRuntime", "cache_dir", "compile_model", "compiler_available"]
 
-RUNTIMES = ("native", "tl2cgen", "tl2cgen-q")
 _FLAGS = ("-O1",)
 _TREES_PER_UNIT = 25
 _MAX_COMPILE_SECONDS = 600.0
@@ -103,17 +104,7 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _treelite_model(model: FittedModel) -> Any:
-    import treelite
-
-    if model.family == "lightgbm":
-        return treelite.frontend.from_lightgbm(model.booster)  # type: ignore[attr-defined]
-    if model.family == "xgboost":
-        return treelite.frontend.from_xgboost(model.booster)  # type: ignore[attr-defined]
-    raise ValueError(f"the compiled runtime supports lightgbm and xgboost models, not {model.family!r}")
-
-
-def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, timeout: float | None = None) -> Path:
+def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None = None) -> Path:
     """The compiled library for ``model`` (from the cache when this exact model was compiled before).
 
     tl2cgen generates the C code (split into units of about 25 trees); the machine's compiler builds it
@@ -121,8 +112,8 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
     about as fast.
 
     Args:
-        model: A native LightGBM or XGBoost model.
-        native_bytes: Its saved native form, hashed for the cache key.
+        model: A native model with :attr:`Capability.TREELITE` (its :meth:`~FittedModel.native_bytes` are
+            hashed for the cache key).
         quantize: Whether to quantize thresholds.
         timeout: Seconds the compiler may take (default 600).
 
@@ -136,7 +127,7 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
     import tl2cgen
 
     key = hashlib.sha256(
-        native_bytes + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}|{_FLAGS}".encode()
+        model.native_bytes() + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}|{_FLAGS}".encode()
     ).hexdigest()[:32]
     target = cache_dir() / f"{key}.so"
     if target.exists():
@@ -152,7 +143,7 @@ def compile_model(model: FittedModel, native_bytes: bytes, *, quantize: bool, ti
         quiet,
     ):
         warnings.simplefilter("ignore")
-        forest = _treelite_model(model)
+        forest = model.treelite_model()
         units = max(1, math.ceil(int(forest.num_tree) / _TREES_PER_UNIT))
         source = Path(tmp) / "src"
         tl2cgen.generate_c_code(forest, dirpath=str(source), params={"quantize": int(quantize), "parallel_comp": units})
@@ -256,3 +247,21 @@ class CompiledModel(FittedModel):
 
     def stats(self) -> dict[str, int]:
         return {**self.native.stats(), "runtime_bytes": self.library.stat().st_size}
+
+
+class Tl2cgenRuntime(BaseRuntime):
+    """The ``tl2cgen`` runtime (``tl2cgen-q`` with quantized thresholds)."""
+
+    requires = (Capability.TREELITE, Capability.NATIVE_BYTES)
+
+    def __init__(self, *, quantize: bool) -> None:
+        self.quantize = quantize
+        self.name = "tl2cgen-q" if quantize else "tl2cgen"
+
+    def unavailable(self) -> str | None:
+        return compiler_available()
+
+    def build(self, model: FittedModel, timeout: float | None) -> FittedModel:
+        return CompiledModel(
+            model, compile_model(model, quantize=self.quantize, timeout=timeout), quantize=self.quantize
+        )

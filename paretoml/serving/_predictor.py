@@ -9,10 +9,7 @@ safetensors) and loads without pickle.
 
 from __future__ import annotations
 
-import json
-import shutil
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,20 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretoml.data import Preprocessor
-from paretoml.data._preprocess import column_arrays
+from paretoml.data._preprocess import Preprocessor, column_arrays
 from paretoml.exceptions import ColumnMismatchError, ConfigError, DataError
 from paretoml.families import FittedModel, get_family
+from paretoml.serving._manifest import json_scalar, read_manifest, unpacked, write_atomically, write_zip
+from paretoml.serving._runtimes import compiled
 
 __all__ = ["Predictor", "load"]
-
-_MANIFEST = "manifest.json"
-_FORMAT = "paretoml-predictor"
-_VERSION = 1
-
-
-def _json_scalar(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 class Predictor:
@@ -121,6 +111,17 @@ class Predictor:
             raise ConfigError("predict_proba is only defined for classification; use predict().")
         return self._raw(X)
 
+    def output(self, X: Any) -> np.ndarray:
+        """The task's main output for raw input: :meth:`predict_proba` for classification (shape
+        ``(n_rows, n_classes)``), :meth:`predict` for regression (shape ``(n_rows,)``).
+
+        This is what metrics score and what latency is timed on.
+
+        Args:
+            X: As for :meth:`predict`.
+        """
+        return self._raw(X)
+
     def _raw(self, X: Any) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             if len(X) == 1:
@@ -202,12 +203,10 @@ class Predictor:
 
     # ------------------------------------------------------------------ persistence
     def manifest(self) -> dict[str, Any]:
-        """The JSON description written next to the model file."""
+        """The JSON description written next to the model file (without ``format``/``version``)."""
         return {
-            "format": _FORMAT,
-            "version": _VERSION,
             "task": self.task,
-            "classes": [_json_scalar(c) for c in self.classes_.tolist()],
+            "classes": [json_scalar(c) for c in self.classes_.tolist()],
             "family": self.family,
             "preprocessing": self.preprocessor.to_dict(),
             "info": self.info,
@@ -223,24 +222,7 @@ class Predictor:
         Returns:
             The directory written.
         """
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            manifest = self.manifest()
-            manifest["model"] = self.model.save(staging)
-            (staging / _MANIFEST).write_text(json.dumps(manifest, separators=(",", ":"), default=_json_scalar))
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                target.rename(old)
-                staging.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                staging.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+        return write_atomically(Path(path), lambda staging: {**self.manifest(), "model": self.model.save(staging)})
 
     def save_zip(self, file: str | Path) -> dict[str, int]:
         """Write the predictor as a zip archive (the form stored as an Optuna artifact).
@@ -249,53 +231,28 @@ class Predictor:
             Bytes of each file of the saved predictor directory (uncompressed), by file name.
         """
         with tempfile.TemporaryDirectory() as tmp:
-            folder = self.save(Path(tmp) / "predictor")
-            files = sorted(p for p in folder.iterdir() if p.is_file())
-            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for p in files:
-                    zf.write(p, arcname=p.name)
-            return {p.name: p.stat().st_size for p in files}
+            return write_zip(self.save(Path(tmp) / "predictor"), file)
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
         """Load a predictor saved with :meth:`save` (a directory) or :meth:`save_zip` (a zip file).
 
         Only ``manifest.json`` and the model file it names are read, in native formats; nothing is
-        ever unpickled.
+        ever unpickled. A compiled runtime is compiled again from the native model (or taken from the
+        compile cache); no shipped binary is ever loaded.
 
         Raises:
             DataError: When the directory is not a paretoml predictor.
         """
-        source = Path(path)
-        if source.is_file() and zipfile.is_zipfile(source):
-            with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(source) as zf:
-                for member in zf.namelist():
-                    if Path(member).name != member or member.startswith("."):
-                        raise DataError(f"{source}: unexpected entry {member!r} in predictor archive.")
-                zf.extractall(tmp)
-                return cls.load(tmp)
-        manifest_file = source / _MANIFEST
-        if not manifest_file.is_file():
-            raise DataError(f"{source} is not a saved paretoml predictor: {_MANIFEST} is missing.")
-        manifest = json.loads(manifest_file.read_text())
-        if manifest.get("format") != _FORMAT or manifest.get("version") != _VERSION:
-            raise DataError(
-                f"{manifest_file}: not a paretoml predictor manifest of version {_VERSION} "
-                f"(format={manifest.get('format')!r}, version={manifest.get('version')!r})."
-            )
-        entry = manifest["model"]
-        if Path(entry["file"]).name != entry["file"]:
-            raise DataError(f"{manifest_file}: model file {entry['file']!r} must be a plain file name.")
-        classes = np.asarray(manifest["classes"])
-        model = get_family(manifest["family"]).load(source, entry, task=manifest["task"], n_classes=len(classes))
-        runtime = entry.get("runtime", "native")
-        if runtime != "native":  # compiled again from the native model (cached); no shipped binary is loaded
-            from paretoml.compression import compiled
-
-            model = compiled(model, runtime, n_threads=1)
-        pre = Preprocessor.from_dict(manifest["preprocessing"])
+        with unpacked(Path(path)) as source:
+            manifest = read_manifest(source)
+            entry = manifest["model"]
+            classes = np.asarray(manifest["classes"])
+            model = get_family(manifest["family"]).load(source, entry, task=manifest["task"], n_classes=len(classes))
+            model = compiled(model, entry.get("runtime", "native"), n_threads=1)
         shape = manifest.get("image_shape")
-        return cls(pre, model, task=manifest["task"], classes=classes, info=manifest.get("info"),
+        return cls(Preprocessor.from_dict(manifest["preprocessing"]), model, task=manifest["task"], classes=classes,
+                   info=manifest.get("info"),
                    image_shape=None if shape is None else (int(shape[0]), int(shape[1]), int(shape[2])))  # fmt: skip
 
     def __repr__(self) -> str:
