@@ -209,7 +209,9 @@ def describe_value(value: Any) -> str:
     return f"{text} ({article} {kind})"
 
 
-def check(name: str, value: Any, rules: Sequence[Constraint], fix: str, error: Callable[[str], Exception] = ConfigError) -> None:
+def check(
+    name: str, value: Any, rules: Sequence[Constraint], fix: str, error: Callable[[str], Exception] = ConfigError
+) -> None:
     """Raise ``error`` (a :class:`ConfigError` by default) unless ``value`` satisfies one of ``rules``.
 
     Args:
