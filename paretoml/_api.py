@@ -196,7 +196,9 @@ def _worker(problem: Problem, trials: int | None, timeout: float | None) -> None
     """Run trials of the study the parent process opened (its attrs and ranking are already stored)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     s = problem.settings
-    study = optuna.load_study(study_name=s.study_name, storage=open_storage(s.storage))
+    storage = open_storage(s.storage)
+    assert storage is not None  # more than one worker needs a file or server storage (checked by prepare)
+    study = optuna.load_study(study_name=s.study_name, storage=storage)
     study.sampler = make_sampler(s.sampler, s.seed + len(study.trials))
     ctx = study_context(problem)
     ctx.attach_ranking(study)

@@ -91,13 +91,12 @@ class Number(Constraint):
     def ok(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, Integral if self.integer else Real):
             return False
-        if not math.isfinite(float(value)):
+        number = float(value)
+        if not math.isfinite(number):
             return False
-        if self.low is not None and (value < self.low or (value == self.low and self.closed in ("right", "neither"))):
-            return False
-        return not (
-            self.high is not None and (value > self.high or (value == self.high and self.closed in ("left", "neither")))
-        )
+        above = self.low is None or number > self.low or (number == self.low and self.closed in ("both", "left"))
+        below = self.high is None or number < self.high or (number == self.high and self.closed in ("both", "right"))
+        return above and below
 
     def __str__(self) -> str:
         kind = "an int" if self.integer else "a float"

@@ -192,11 +192,14 @@ def check_resumed_families(study: optuna.Study, spaces: Mapping[str, SearchSpace
     wanted = sorted(spaces)
     for trial in study.get_trials(deepcopy=False):
         dist = trial.distributions.get("family")
-        if isinstance(dist, optuna.distributions.CategoricalDistribution) and sorted(dist.choices) != wanted:
+        if not isinstance(dist, optuna.distributions.CategoricalDistribution):
+            continue
+        searched = sorted(str(c) for c in dist.choices)
+        if searched != wanted:
             raise ConfigError(
                 f"`families` {wanted} differs from the families study {study.study_name!r} searches "
-                f"({sorted(dist.choices)}); a study cannot change them, so every new trial would fail. Resume it "
-                f"with families={sorted(dist.choices)}, or pick another study_name."
+                f"({searched}); a study cannot change them, so every new trial would fail. Resume it "
+                f"with families={searched}, or pick another study_name."
             )
 
 

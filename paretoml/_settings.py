@@ -282,7 +282,8 @@ def arguments_table() -> str:
 
 def study_file_example() -> str:
     """The README's study-file example (YAML): every key, generated from the schema."""
-    lines, nested = [], {}
+    lines: list[tuple[str, str, str]] = []
+    nested: dict[str, list[str]] = {}
     for p in schema():
         if p.file is None:
             continue
