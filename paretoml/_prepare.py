@@ -209,12 +209,12 @@ def _default_families(task: str, image_shape: ImageShape | None) -> list[str]:
         return names
     for name in IMAGE_FAMILIES:
         if not get_family(name).supports(task):
-            warnings.warn(f"family {name!r} is left out: it does not support task {task!r}.", UserWarning, stacklevel=4)
+            warnings.warn(f"family {name!r} is left out: it does not support task {task!r}.", UserWarning, stacklevel=5)
             continue
         try:
             require("torch", f"the {name!r} family")
         except ImportError as exc:
-            warnings.warn(f"image data: searching gradient-boosted models only. {exc}", UserWarning, stacklevel=4)
+            warnings.warn(f"image data: searching gradient-boosted models only. {exc}", UserWarning, stacklevel=5)
             continue
         names.append(name)
     return names
