@@ -242,8 +242,8 @@ class Settings:
         file="compression", file_example="true", file_comment="true | false | YAML path(s) (relative to this file)",
     ))  # fmt: skip
     image_shape: tuple[int, ...] | list[int] | None = field(default=None, metadata=_param(
-        (NoneOK(), SeqOf(_POSITIVE_INT, "2 or 3 positive integers, (height, width) or (channels, height, "
-                               "width)", min_len=2, max_len=3)),
+        (SeqOf(_POSITIVE_INT, "2 or 3 positive integers, (height, width) or (channels, height, width)",
+               min_len=2, max_len=3), NoneOK()),
         "Pass e.g. (28, 28) or (3, 32, 32).",
         "`(H, W)` or `(C, H, W)` when the columns of `data` are image pixels (C-order); inferred from image arrays",
         "–", file="image_shape", file_comment="[H, W] or [C, H, W] when the columns are image pixels (adds CNNs)",

@@ -49,7 +49,7 @@ ARGUMENT_CASES = [
     ("workers", 0, ConfigError, r"`workers` must be an int >= 1; got 0.*Pass a process count"),
     ("sampler", 3, ConfigError, r"`sampler` must be .*'tpe'.*Pass 'tpe', 'nsga2' or 'random'"),
     ("study_name", None, ConfigError, r"`study_name` must be a string; got None"),
-    ("image_shape", (8, 0), ConfigError, r"`image_shape` must be None or 2 or 3 positive integers"),
+    ("image_shape", (8, 0), ConfigError, r"`image_shape` must be 2 or 3 positive integers.* or None; got \(8, 0\)"),
     ("search_spaces", ["lightgbm.yaml"], ConfigError, r"`search_spaces` must be None or a dict \{family: YAML"),
     ("compression", 3, ConfigError, r"`compression` must be None or a bool or a YAML path or dict"),
     ("storage", 5, ConfigError, r"`storage` must be None or a SQLite/journal file path.*Pass e\.g\. 'studies/x\.db'"),
