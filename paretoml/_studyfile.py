@@ -1,23 +1,11 @@
-"""Study files: YAML that names the data, target, metric, budget, storage, spaces and hardware.
+"""Study files: YAML that names the data and sets any ``optimize`` argument that has a file form.
 
-Format (every key but ``data`` optional)::
-
-    study_name: breast_cancer        # default: the file's stem
-    data: sklearn:breast_cancer      # a scikit-learn bundled set, or a CSV/Parquet path (relative to this file)
-    target: target                   # target column (bundled sets call it "target")
-    task: null                       # binary | multiclass | regression; inferred when null
-    metric: roc_auc                  # any scikit-learn scorer name; default by task
-    budget: 2m                       # seconds, "90s", "5m", "1h" or "50 trials"
-    storage: null                    # Optuna URL or path; default: <this dir>/<study_name>.db (SQLite)
-    artifacts: null                  # default: next to the SQLite file
-    families: [lightgbm, xgboost]
-    search_spaces: {}                # family: YAML path (relative to this file)
-    hardware: {n_threads: 2}         # default: this machine's CPUs
-    features: shap                   # shap | gain | off | [sizes] | {method, sizes, min_features, sample_rows}
-    image_shape: null                # [H, W] or [C, H, W] when the columns are image pixels (adds CNNs)
-    trial_timeout: 600               # seconds one trial may take before it is recorded as FAIL
-    seed: 0
-    split: {valid_size: 0.2, test_size: 0.2}
+The keys are those of the settings schema (:mod:`paretoml._settings`): every ``optimize`` argument but
+the ones in :data:`~paretoml._settings.PYTHON_ONLY`, with ``valid_size``/``test_size`` under ``split``.
+The README's "Study files" example is :func:`~paretoml._settings.study_file_example` (a test keeps them
+equal). Every value is checked against the same constraints as the argument, and the error names the file.
+Paths (``data``, ``validation``, ``test``, ``storage``, ``artifacts``, ``search_spaces`` values and
+``compression`` YAML files) are relative to the file's folder.
 """
 
 from __future__ import annotations
@@ -29,15 +17,24 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from paretoml._constraints import Fields, Instance
+from paretoml._settings import Param, schema
 from paretoml.exceptions import ConfigError
 
-__all__ = ["StudyFile", "load_data", "read_study_file"]
+__all__ = ["StudyFile", "file_keys", "load_data", "read_study_file"]
 
-_KEYS = {
-    "study_name", "data", "target", "task", "metric", "budget", "storage", "artifacts", "families",
-    "search_spaces", "hardware", "seed", "split", "sampler", "features", "trial_timeout", "image_shape",
-}  # fmt: skip
 _BUNDLED = ("breast_cancer", "digits", "wine", "diabetes", "iris")
+_DATA_FILE = (Instance((str,), "a CSV/Parquet path (str)"),)
+_DATA_KEYS = ("validation", "test")  # data sets: read from a path when the study runs
+
+
+def file_keys() -> dict[str, list[Param]]:
+    """The study file's top-level keys and the settings each one sets (``split`` sets two)."""
+    keys: dict[str, list[Param]] = {}
+    for param in schema():
+        if param.file is not None:
+            keys.setdefault(param.file.split(".")[0], []).append(param)
+    return keys
 
 
 @dataclass
@@ -51,18 +48,41 @@ class StudyFile:
     options: dict[str, Any] = field(default_factory=dict)
 
     def optimize_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`paretoml.optimize` (all but ``data`` and ``budget``)."""
+        """Keyword arguments for :func:`paretoml.optimize` (all but ``data`` and ``budget``); ``validation``
+        and ``test`` files are read here."""
         options = {k: v for k, v in self.options.items() if k != "storage_given"}
+        for key in _DATA_KEYS:
+            if key in options:
+                options[key] = load_data(options[key])
         return {"target": self.target, "study_name": self.study_name, **options}
 
 
-def _resolve(base: Path, value: str) -> str:
+def _resolve(base: Path, value: str | Path) -> str:
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
+def _check(file: Path, key: str, value: Any) -> None:
+    """Check one key's value against its settings' constraints; the error names the file."""
+    params = file_keys()[key]
+    try:
+        if key == "split":
+            rules = {p.file.split(".")[1]: (p.rules, p.fix) for p in params if p.file}
+            Param("split", (Fields(rules),), "Write e.g. {valid_size: 0.2, test_size: 0.2}.", "", "", None).check(value)
+        elif key in _DATA_KEYS:
+            Param(key, _DATA_FILE, "Write the path of a CSV or Parquet file.", "", "", None).check(value)
+        elif key == "budget":
+            Param(
+                key, (Instance((int, float, str), "seconds or a duration string"),), params[0].fix, "", "", None
+            ).check(value)
+        else:
+            params[0].check(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+
+
 def read_study_file(path: str | Path) -> tuple[StudyFile, Any]:
-    """Read a study file.
+    """Read a study file and check every value.
 
     Returns:
         The parsed file and its budget (as written, parsed later by ``optimize``).
@@ -75,41 +95,52 @@ def read_study_file(path: str | Path) -> tuple[StudyFile, Any]:
         raise ConfigError(f"study file {str(file)!r} not found. Pass the path of a YAML study file.")
     try:
         raw = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: must be a mapping of study settings.")
-    unknown = set(raw) - _KEYS
+    keys = file_keys()
+    unknown = set(raw) - set(keys)
     if unknown:
-        raise ConfigError(f"{file}: unknown keys {sorted(unknown)}; allowed: {sorted(_KEYS)}.")
-    if "data" not in raw:
+        raise ConfigError(f"{file}: unknown keys {sorted(map(str, unknown))}; allowed: {sorted(keys)}.")
+    if raw.get("data") is None:
         raise ConfigError(f"{file}: `data` is required (e.g. 'sklearn:breast_cancer' or a CSV path).")
+    for key, value in raw.items():
+        if value is not None and key not in ("data", "study_name"):
+            _check(file, key, value)
     base = file.parent.resolve()
     name = str(raw.get("study_name") or file.stem)
     data = str(raw["data"])
     if not data.startswith("sklearn:"):
         data = _resolve(base, data)
     options: dict[str, Any] = {}
-    passed = ("task", "metric", "families", "hardware", "seed", "sampler", "features", "trial_timeout", "image_shape")
-    for key in passed:
+    for key in keys.keys() - {"data", "budget", "target", "study_name", "split", "storage"}:
         if raw.get(key) is not None:
             options[key] = raw[key]
-    split = raw.get("split") or {}
-    if not isinstance(split, dict) or set(split) - {"valid_size", "test_size"}:
-        raise ConfigError(f"{file}: `split` takes valid_size and test_size; got {split!r}.")
-    options.update(split)
+    options.update(raw.get("split") or {})
+    for key in ("artifacts", *_DATA_KEYS):
+        if key in options:
+            options[key] = _resolve(base, options[key])
+    if "search_spaces" in options:
+        options["search_spaces"] = {k: _resolve(base, v) for k, v in options["search_spaces"].items()}
+    if "compression" in options:
+        options["compression"] = _resolve_compression(base, options["compression"])
+    if "image_shape" in options:
+        options["image_shape"] = tuple(options["image_shape"])
     storage = raw.get("storage")
-    options["storage"] = storage if storage and "://" in str(storage) else _resolve(base, storage or f"{name}.db")
+    journal = int(raw.get("workers") or 1) > 1  # many writers: a journal file, not SQLite
+    default = f"{name}.log" if journal else f"{name}.db"
+    options["storage"] = storage if storage and "://" in str(storage) else _resolve(base, storage or default)
     options["storage_given"] = bool(storage)
-    if raw.get("artifacts"):
-        options["artifacts"] = _resolve(base, str(raw["artifacts"]))
-    spaces = raw.get("search_spaces") or {}
-    if not isinstance(spaces, dict):
-        raise ConfigError(f"{file}: `search_spaces` must map family names to YAML paths; got {spaces!r}.")
-    if spaces:
-        options["search_spaces"] = {k: _resolve(base, str(v)) for k, v in spaces.items()}
     study = StudyFile(path=file, study_name=name, data=data, target=raw.get("target"), options=options)
     return study, raw.get("budget", 60)
+
+
+def _resolve_compression(base: Path, spec: Any) -> Any:
+    """YAML paths in ``compression`` (one or a list) are relative to the study file."""
+    if isinstance(spec, list):
+        return [_resolve(base, s) if isinstance(s, str) else s for s in spec]
+    return _resolve(base, spec) if isinstance(spec, str) else spec
 
 
 def load_data(spec: str) -> pd.DataFrame:

@@ -144,15 +144,15 @@ def run(
     storage: Annotated[str | None, typer.Option(help="Override the storage URL or SQLite path.")] = None,
     study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
     workers: Annotated[
-        int, typer.Option(help="Worker processes; >1 needs a journal (*.log) or PostgreSQL storage.")
-    ] = 1,
+        int | None, typer.Option(help="Worker processes (default: the file's); >1 needs a journal or PostgreSQL.")
+    ] = None,
 ) -> None:
     """Run (or continue) the study a YAML file describes, then print its Pareto front."""
     try:
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
-        if workers > 1 and not storage and not spec.options.get("storage_given"):
+        kwargs["workers"] = workers or kwargs.get("workers", 1)
+        if kwargs["workers"] > 1 and not storage and not spec.options.get("storage_given"):
             kwargs["storage"] = str(Path(kwargs["storage"]).with_suffix(".log"))  # a journal file: many writers
-        kwargs["workers"] = workers
         plan = parse_budget(budget if budget is not None else file_budget)
         data = load_data(spec.data)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -180,6 +180,7 @@ def worker(
     """Join a study as one more worker (from any process or machine that reaches the storage)."""
     try:
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
+        kwargs["workers"] = 1  # this process is one worker, whatever the file's `workers`
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
     except ParetoMLError as exc:

@@ -272,7 +272,7 @@ def test_image_data_adds_the_cnn_family_to_the_defaults(digits: tuple[np.ndarray
 def test_without_torch_image_data_runs_trees_and_says_how_to_enable_cnns(
     digits: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import paretoml._api as api
+    import paretoml._prepare as api
     from paretoml.exceptions import MissingDependencyError
 
     def no_torch(module: str, feature: str) -> Any:

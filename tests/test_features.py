@@ -81,7 +81,14 @@ def test_selection_forms(spec: Any, expected: FeatureSelection) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "match"),
-    [("lasso", "method"), ([0, 3], "positive integers"), ({"sizes": [2], "k": 1}, "unknown keys"), (3.5, "must be")],
+    [
+        ("lasso", "method"),
+        ([0, 3], "positive integers"),
+        ({"sizes": [2], "k": 1}, "unknown keys"),
+        (3.5, "must be"),
+        ({"sizes": 5}, r"sizes must be a list of positive integers.*Pass e\.g\."),
+        ({"min_features": "2"}, "min_features, sample_rows integers"),
+    ],
 )
 def test_selection_errors(spec: Any, match: str) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -71,6 +71,14 @@ def resolve_selection(spec: Any) -> FeatureSelection:
                 f"`features` has unknown keys {sorted(unknown)}; allowed: method, sizes, min_features, sample_rows."
             )
         sizes = spec.get("sizes")
+        counts = [spec.get("min_features", 1), spec.get("sample_rows", 2000)]
+        if (sizes is not None and not isinstance(sizes, (list, tuple))) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in counts
+        ):
+            raise ConfigError(
+                f"`features` sizes must be a list of positive integers and min_features, sample_rows integers; "
+                f"got {spec!r}. Pass e.g. {{'method': 'gain', 'sizes': [5, 10, 20]}}."
+            )
         selection = FeatureSelection(
             method=str(spec.get("method", "shap")),
             sizes=tuple(sizes) if sizes is not None else None,

@@ -89,7 +89,13 @@ def resolve_hardware(spec: Hardware | dict[str, Any] | int | None) -> Hardware:
         unknown = set(spec) - {"n_threads", "device"}
         if unknown:
             raise ConfigError(f"`hardware` has unknown keys {sorted(unknown)}; allowed: n_threads, device.")
-        base = Hardware(n_threads=int(spec.get("n_threads", 0)), device=str(spec.get("device", "cpu")))
+        n_threads = spec.get("n_threads", 0)
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int):
+            raise ConfigError(
+                f"`hardware.n_threads` must be an int >= 1; got {n_threads!r} (a {type(n_threads).__name__}). "
+                "Pass a thread count such as 2."
+            )
+        base = Hardware(n_threads=n_threads, device=str(spec.get("device", "cpu")))
     else:
         raise ConfigError(f"`hardware` must be None, a thread count or a dict; got {spec!r}.")
     cpus = _available_cpus()

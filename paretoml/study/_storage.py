@@ -23,6 +23,8 @@ from paretoml.study._recovery import AtomicFileSystemArtifactStore
 __all__ = [
     "OBJECTIVES",
     "artifact_dir_for",
+    "check_artifact_dir",
+    "check_storage",
     "make_sampler",
     "open_storage",
     "open_study",
@@ -142,6 +144,85 @@ def artifact_dir_for(storage: str | Path | BaseStorage | None, given: str | Path
         f"`storage` {url!r} is a server database: pass `artifacts=` a directory that every worker "
         "can reach (e.g. a shared mount) to keep each trial's predictor in."
     )
+
+
+_SCHEMES = ("sqlite", "journal", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "cockroachdb")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_storage(storage: str | Path | BaseStorage | None) -> None:
+    """Refuse a storage that cannot work, before anything is written: an unknown URL scheme, a SQLite path
+    that holds something else, a path under a regular file or in a folder that cannot be written.
+
+    Raises:
+        ConfigError: Naming the storage, what is wrong with it and what to pass instead.
+    """
+    if storage is None or isinstance(storage, BaseStorage):
+        return
+    url = storage_url(storage)
+    scheme = url.split("://", 1)[0]
+    if scheme.split("+", 1)[0].lower() not in _SCHEMES:
+        raise ConfigError(
+            f"`storage` {str(storage)!r} has the URL scheme {scheme!r}, which is not a database paretoml knows "
+            f"({', '.join(_SCHEMES)}). Pass a SQLite path ('studies/x.db'), a journal file ('studies/x.log') or a "
+            "server URL such as 'postgresql+psycopg://user@host/db'."
+        )
+    for prefix in ("sqlite:///", "journal:///"):
+        rest = url[len(prefix) :] if url.startswith(prefix) else ""
+        if rest and rest != ":memory:":
+            _check_file(Path(rest), "storage", sqlite=prefix == "sqlite:///")
+
+
+def check_artifact_dir(directory: Path) -> None:
+    """Refuse an ``artifacts`` folder that is a file, lies under a file, or cannot be written.
+
+    Raises:
+        ConfigError: Naming the folder and the fix.
+    """
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"`artifacts` {str(directory)!r} is a file, not a folder. Pass a folder path.")
+    _check_folder(directory, "artifacts", directory)
+
+
+def _check_file(path: Path, name: str, *, sqlite: bool) -> None:
+    if path.is_dir():
+        raise ConfigError(f"`{name}` {str(path)!r} is a folder. Pass a file path such as {str(path / 'study.db')!r}.")
+    if path.exists():
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+        if sqlite and head and head != _SQLITE_HEADER:
+            raise ConfigError(
+                f"`{name}` {str(path)!r} exists and is not a SQLite database. Pass the path of a study database, "
+                "or a new file name (journal files end in .log)."
+            )
+        try:
+            path.open("r+b").close()
+        except OSError as exc:
+            raise ConfigError(
+                f"`{name}` {str(path)!r} cannot be written ({exc.strerror}). Pass a file you may write."
+            ) from None
+    _check_folder(path.parent, name, path)
+
+
+def _check_folder(folder: Path, name: str, given: Path) -> None:
+    """The nearest existing folder of ``folder`` must be a folder this process can write in."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(
+            f"`{name}` {str(given)!r} lies under {str(existing)!r}, which is a file, not a folder. Pass a path "
+            "in a folder."
+        )
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"`{name}` {str(given)!r}: the folder {str(existing)!r} cannot be written ({reason}). Pass a path in a "
+            "folder you may write."
+        ) from None
 
 
 def make_sampler(sampler: str | optuna.samplers.BaseSampler | None, seed: int) -> optuna.samplers.BaseSampler:
