@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from paretoml._api import optimize
 from paretoml._budget import Budget
-from paretoml._picker import PRESETS, Pick, pick
+from paretoml._pick import PRESETS, Pick, pick_front
 from paretoml._predictor import Predictor, load
 from paretoml._result import Result, load_study
 from paretoml._version import __version__
@@ -47,5 +47,5 @@ __all__ = [
     "load",
     "load_study",
     "optimize",
-    "pick",
+    "pick_front",
 ]

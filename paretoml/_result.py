@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
@@ -14,10 +15,8 @@ import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.trial import FrozenTrial, TrialState
 
+from paretoml._pick import Pick, pick_front
 from paretoml._predictor import Predictor
-
-if TYPE_CHECKING:
-    from paretoml._picker import Pick
 from paretoml.exceptions import ConfigError
 from paretoml.pareto import non_dominated
 from paretoml.study import OBJECTIVES, artifact_store, open_storage
@@ -155,11 +154,27 @@ class Result:
         """Delete ``directory`` (an in-memory study's artifacts) when this result is garbage-collected."""
         weakref.finalize(self, shutil.rmtree, str(directory), True)
 
-    def pick(self, **kwargs: Any) -> Pick:
-        """Choose one front member for a business scenario; see :func:`paretoml.pick` for arguments."""
-        from paretoml._picker import pick
+    def pick(
+        self,
+        *,
+        weights: Mapping[str, float] | Sequence[float] | None = None,
+        limits: Mapping[str, float] | None = None,
+        method: str | None = None,
+        preset: str | None = None,
+        on: str = "test",
+    ) -> Pick:
+        """Choose one front member for a business scenario (arguments as :func:`paretoml.pick_front`).
 
-        return pick(self, **kwargs)
+        Example:
+            >>> result.pick(preset="edge", limits={"max_latency_p95_ms": 5})  # doctest: +SKIP
+        """
+        maximize = self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+        chosen = pick_front(
+            self.front, maximize=maximize, metric=self.metric, weights=weights, limits=limits, method=method,
+            preset=preset, on=on,
+        )  # fmt: skip
+        chosen._load = self.predictor
+        return chosen
 
     # ------------------------------------------------------------------ predictors
     def predictor(self, trial: int | np.integer | FrozenTrial) -> Predictor:

@@ -11,9 +11,8 @@ import pytest
 
 import paretoml
 from paretoml import PRESETS, ConfigError, NoFeasibleModelError
-from paretoml._picker import pick_front
-from paretoml.pareto import non_dominated
-from paretoml.pareto._picker import choose, normalised_loss
+from paretoml._pick import pick_front
+from paretoml.pareto import choose, non_dominated, normalised_loss
 
 
 def _front() -> pd.DataFrame:

@@ -1,8 +1,9 @@
-"""Pareto front maths (pure NumPy)."""
+"""Pareto front maths (pure NumPy): non-dominated sets, hypervolume, scalarisation."""
 
 from __future__ import annotations
 
 from paretoml.pareto._front import non_dominated
 from paretoml.pareto._hypervolume import hypervolume
+from paretoml.pareto._scalarise import METHODS, choose, normalised_loss
 
-__all__ = ["hypervolume", "non_dominated"]
+__all__ = ["METHODS", "choose", "hypervolume", "non_dominated", "normalised_loss"]

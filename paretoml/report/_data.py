@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from paretoml._picker import Pick
+    from paretoml._pick import Pick
     from paretoml._predictor import Predictor
     from paretoml._result import Result
 

@@ -14,7 +14,7 @@ from paretoml._imports import require
 from paretoml.report._data import FrontPlotData, LatencyBreakdown
 
 if TYPE_CHECKING:
-    from paretoml._picker import Pick
+    from paretoml._pick import Pick
     from paretoml._result import Result
 
 __all__ = ["draw_front", "draw_front_3d", "write_html", "write_model_card"]

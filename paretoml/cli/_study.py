@@ -1,8 +1,7 @@
-"""Command-line interface: ``paretoml run`` a study file, ``paretoml front`` of a stored study."""
+"""Commands that run a study or show one: ``run``, ``worker``, ``front`` (with their tables and progress)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,24 +10,17 @@ import optuna
 import pandas as pd
 import typer
 from optuna.trial import FrozenTrial, TrialState
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
-from paretoml._cli_pick import register as register_decision_commands
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
-from paretoml.exceptions import ParetoMLError
+from paretoml.cli._common import StorageArg, StudyOpt, console, reported_errors
 from paretoml.pareto import non_dominated
 
-app = typer.Typer(
-    help="Find the model to ship: the best trade-off between accuracy, latency and size.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-console = Console(width=None if sys.stdout.isatty() else 140)
+__all__ = ["front", "front_table", "ranking_table", "run", "worker"]
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -137,7 +129,6 @@ def _study_settings(
     return spec, file_budget, kwargs
 
 
-@app.command()
 def run(
     study_file: Annotated[Path, typer.Argument(help="A study YAML file, e.g. studies/breast_cancer.yaml.")],
     budget: Annotated[str | None, typer.Option(help="Override the file's budget: '90s', '5m', '50 trials'.")] = None,
@@ -148,7 +139,7 @@ def run(
     ] = 1,
 ) -> None:
     """Run (or continue) the study a YAML file describes, then print its Pareto front."""
-    try:
+    with reported_errors():
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
         if workers > 1 and not storage and not spec.options.get("storage_given"):
             kwargs["storage"] = str(Path(kwargs["storage"]).with_suffix(".log"))  # a journal file: many writers
@@ -163,14 +154,10 @@ def run(
             callback = _ProgressCallback(bar, task_id, plan.seconds, plan.trials)
             result = optimize(data, plan, callbacks=[callback], **kwargs)
             bar.update(task_id, completed=total)
-    except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
     _print_result(result)
     console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
 
 
-@app.command()
 def worker(
     study_file: Annotated[Path, typer.Argument(help="The study YAML file (its data, target and settings).")],
     storage: Annotated[str | None, typer.Option(help="The shared storage URL (PostgreSQL, or a journal file).")] = None,
@@ -178,36 +165,18 @@ def worker(
     study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
 ) -> None:
     """Join a study as one more worker (from any process or machine that reaches the storage)."""
-    try:
+    with reported_errors():
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
-    except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
     done = len(result.completed_trials())
     console.print(
         f"worker done: study {result.study.study_name!r} has {done} completed of {len(result.study.trials)} trials"
     )
 
 
-@app.command()
-def front(
-    storage: Annotated[str, typer.Argument(help="A study database path (studies/x.db) or an Optuna storage URL.")],
-    study: Annotated[str | None, typer.Option(help="The study name, when the storage holds several.")] = None,
-) -> None:
+def front(storage: StorageArg, study: StudyOpt = None) -> None:
     """Print the Pareto front of a stored study."""
-    try:
+    with reported_errors():
         result = load_study(storage, study)
-    except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
     _print_result(result)
-
-
-register_decision_commands(app, console)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

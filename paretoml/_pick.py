@@ -1,10 +1,13 @@
-"""From a Pareto front to the one model to ship: weights, hard limits, presets and an explanation."""
+"""The user-facing pick: from a front table to the one model to ship, with weights, limits, presets and why.
+
+It works on plain front data (a DataFrame as :attr:`paretoml.Result.front`); ``Result.pick`` delegates here.
+"""
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,15 +15,14 @@ import numpy as np
 import pandas as pd
 
 from paretoml.exceptions import ConfigError, NoFeasibleModelError
-from paretoml.pareto._picker import METHODS, choose, normalised_loss
+from paretoml.objectives import OBJECTIVE_KEYS
+from paretoml.pareto import METHODS, choose, normalised_loss
 
 if TYPE_CHECKING:
     from paretoml._predictor import Predictor
-    from paretoml._result import Result
 
-__all__ = ["LIMIT_KEYS", "PRESETS", "Pick", "Preset", "pick", "pick_front"]
+__all__ = ["LIMIT_KEYS", "PRESETS", "Pick", "Preset", "pick_front"]
 
-OBJECTIVES = ("metric", "latency", "size")
 LIMIT_KEYS = ("max_latency_p95_ms", "max_latency_p50_ms", "max_size_kb", "min_metric", "max_metric", "max_metric_drop")
 _OVERFIT_GAP = 0.02
 
@@ -83,13 +85,13 @@ class Pick:
     explanation: str
     details: dict[str, Any]
     candidates: pd.DataFrame
-    _result: Result | None = field(default=None, repr=False)
+    _load: Callable[[int], Predictor] | None = field(default=None, repr=False)
 
     def predictor(self) -> Predictor:
         """The chosen trial's Predictor."""
-        if self._result is None:
-            raise ConfigError("this pick is not attached to a study result.")
-        return self._result.predictor(self.trial)
+        if self._load is None:
+            raise ConfigError("this pick is not attached to a study result; use Result.pick to pick from a study.")
+        return self._load(self.trial)
 
     def __str__(self) -> str:
         return self.explanation
@@ -99,15 +101,15 @@ def _weights(spec: Mapping[str, float] | Sequence[float] | None, base: Mapping[s
     if spec is None:
         return dict(base)
     if isinstance(spec, Mapping):
-        unknown = set(spec) - set(OBJECTIVES)
+        unknown = set(spec) - set(OBJECTIVE_KEYS)
         if unknown:
-            raise ConfigError(f"`weights` has unknown keys {sorted(unknown)}; use {list(OBJECTIVES)}.")
+            raise ConfigError(f"`weights` has unknown keys {sorted(unknown)}; use {list(OBJECTIVE_KEYS)}.")
         merged = {**base, **{k: float(v) for k, v in spec.items()}}
     else:
         values = list(spec)
         if len(values) != 3:
             raise ConfigError(f"`weights` needs 3 numbers (metric, latency, size); got {values!r}.")
-        merged = dict(zip(OBJECTIVES, map(float, values), strict=True))
+        merged = dict(zip(OBJECTIVE_KEYS, map(float, values), strict=True))
     if any(not math.isfinite(v) or v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
         raise ConfigError(f"`weights` must be non-negative with a positive sum; got {merged!r}.")
     return merged
@@ -151,19 +153,23 @@ def _ratio(value: float, reference: float, better: str, worse: str) -> str:
     return f"{reference / value:.1f}× {better}" if value < reference else f"{value / reference:.1f}× {worse}"
 
 
-def pick(
-    result: Result,
+def pick_front(
+    front: pd.DataFrame,
     *,
+    maximize: bool,
+    metric: str,
     weights: Mapping[str, float] | Sequence[float] | None = None,
     limits: Mapping[str, float] | None = None,
     method: str | None = None,
     preset: str | None = None,
     on: str = "test",
 ) -> Pick:
-    """Choose one front member of ``result`` for a business scenario.
+    """Choose one member of a front table for a business scenario.
 
     Args:
-        result: A study result.
+        front: A front table with the columns of :attr:`paretoml.Result.front`.
+        maximize: Whether a greater metric is better.
+        metric: The metric's name, for the explanation.
         weights: Weights of ``metric``, ``latency`` (p50) and ``size``, as a dict or three numbers;
             applied to normalised objectives (latency and size on a log scale). Default: equal weights,
             or the preset's.
@@ -176,7 +182,7 @@ def pick(
             or ``"valid"``.
 
     Returns:
-        The pick, with its explanation.
+        The pick, with its explanation (``Result.pick`` also attaches the study's predictor loader).
 
     Raises:
         NoFeasibleModelError: When no front member meets the limits (names the closest and their misses).
@@ -185,27 +191,6 @@ def pick(
     Example:
         >>> result.pick(preset="edge", limits={"max_latency_p95_ms": 5})  # doctest: +SKIP
     """
-    maximize = result.study.directions[0].name == "MAXIMIZE"
-    chosen = pick_front(
-        result.front, maximize=maximize, metric=result.metric, weights=weights, limits=limits, method=method,
-        preset=preset, on=on,
-    )  # fmt: skip
-    chosen._result = result
-    return chosen
-
-
-def pick_front(
-    front: pd.DataFrame,
-    *,
-    maximize: bool,
-    metric: str,
-    weights: Mapping[str, float] | Sequence[float] | None = None,
-    limits: Mapping[str, float] | None = None,
-    method: str | None = None,
-    preset: str | None = None,
-    on: str = "test",
-) -> Pick:
-    """:func:`pick` on a front table (columns as :attr:`paretoml.Result.front`)."""
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
     base = PRESETS[preset] if preset else Preset({"metric": 1.0, "latency": 1.0, "size": 1.0})
@@ -230,7 +215,7 @@ def pick_front(
         raise _infeasible(front, misses, lim)
     values = feasible[[metric_col, "latency_p50_ms", "size_kb"]].to_numpy(dtype=np.float64)
     loss = normalised_loss(values, maximize)
-    index, scores = choose(loss, [w[k] for k in OBJECTIVES], chosen_method)
+    index, scores = choose(loss, [w[k] for k in OBJECTIVE_KEYS], chosen_method)
     candidates = feasible.assign(score=scores).sort_values("score", kind="stable").reset_index(drop=True)
     row = feasible.iloc[index]
     details, text = _explain(row, front, metric_col, maximize, metric, chosen_method, preset)
