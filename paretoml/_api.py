@@ -21,7 +21,7 @@ from paretoml.data import ImageShape, Preprocessor, image_data, intake, intake_l
 from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
-from paretoml.measure import Hardware, get_metric, resolve_hardware
+from paretoml.measure import Hardware, baseline_score, get_metric, resolve_hardware
 from paretoml.spaces import SearchSpace, default_space_path, load_space
 from paretoml.study import (
     OBJECTIVES,
@@ -226,6 +226,7 @@ def optimize(
         "hardware": profile.to_dict(),
         "artifact_dir": str(artifact_dir),
         "objectives": list(OBJECTIVES),
+        "metric_baseline": baseline_score(metric_obj, splits.train.y, splits.valid.y, ds.classes, ds.task),
         "image_shape": None if shape is None else list(shape),
     }
     study = open_study(
@@ -275,6 +276,7 @@ def optimize(
     if temporary:
         result.keep_temporary(artifact_dir)
     _rescore_front(result, ctx)
+    result.record_front_sizes()
     for family, (count, reason) in result.failed_families().items():
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
@@ -354,7 +356,7 @@ def _rescore_front(result: Result, ctx: StudyContext) -> None:
     """Score each front member on the test split (once) and store the scores in the study."""
     scores = {str(k): v for k, v in result.test_scores.items()}
     changed = False
-    for number in result.front["trial"].tolist():
+    for number in sorted(set(result.front.trial) | set(result.front_raw.trial)):
         if str(number) in scores:
             continue
         predictor = result.predictor(int(number))

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from paretoml.pareto._front import non_dominated
+from paretoml.pareto._front import beyond_baseline, noise_aware_front, non_dominated
 from paretoml.pareto._hypervolume import hypervolume
 from paretoml.pareto._scalarise import METHODS, choose, normalised_loss
 
-__all__ = ["METHODS", "choose", "hypervolume", "non_dominated", "normalised_loss"]
+__all__ = [
+    "METHODS",
+    "beyond_baseline",
+    "choose",
+    "hypervolume",
+    "noise_aware_front",
+    "non_dominated",
+    "normalised_loss",
+]

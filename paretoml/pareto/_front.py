@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["non_dominated"]
+__all__ = ["beyond_baseline", "noise_aware_front", "non_dominated"]
 
 
 def non_dominated(values: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
@@ -36,3 +36,65 @@ def non_dominated(values: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
     better = (loss[:, None, :] < loss[None, :, :]).any(axis=2)
     dominated = np.asarray((no_worse & better).any(axis=0), dtype=bool)
     return ~dominated
+
+
+def noise_aware_front(values: np.ndarray, maximize: Sequence[bool], tolerance: np.ndarray) -> np.ndarray:
+    """Mask of the rows that no other row dominates beyond noise (ε-dominance with measured ε).
+
+    Row ``i`` drops row ``j`` when ``i`` is no worse than ``j`` beyond noise in every objective
+    (``loss_i <= loss_j + ε``) and better beyond noise in one (``loss_i < loss_j - ε``), where ``ε`` is
+    the larger of the two rows' tolerances in that objective. Such a relation can hold in a cycle
+    (``a`` drops ``b`` drops ``c`` drops ``a``); to keep at least one row of every cycle, ``i`` must also
+    be ahead on the sum of objectives in units of the median tolerance, a strict order. Rows within
+    noise of each other in every objective are all kept: none is better beyond noise.
+
+    Args:
+        values: ``(n, k)`` objective values.
+        maximize: For each objective, whether greater is better.
+        tolerance: ``(n, k)`` non-negative noise of each value (0: exact, e.g. bytes).
+
+    Returns:
+        A boolean mask of length ``n``; never all False for ``n > 0``.
+
+    Example:
+        >>> v = np.array([[0.950, 0.100], [0.949, 0.010], [0.900, 0.001]])  # metric, latency ms
+        >>> noise_aware_front(v, [True, False], np.array([[0.005, 0.002]] * 3)).tolist()
+        [False, True, True]
+    """
+    v = np.asarray(values, dtype=np.float64)
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), v.shape)
+    if v.ndim != 2 or v.shape[1] != len(maximize):
+        raise ValueError(f"values must have shape (n, {len(maximize)}); got {v.shape}.")
+    if len(v) == 0:
+        return np.zeros(0, dtype=bool)
+    loss = np.where(np.asarray(maximize, dtype=bool), -v, v)
+    eps = np.maximum(tol[:, None, :], tol[None, :, :])
+    diff = loss[:, None, :] - loss[None, :, :]  # [i, j, k]: i's loss minus j's
+    no_worse = (diff <= eps).all(axis=2)
+    better = (diff < -eps).any(axis=2)
+    unit = np.median(tol, axis=0)
+    spread = np.ptp(loss, axis=0)
+    unit = np.where(unit > 0, unit, np.where(spread > 0, spread, 1.0))
+    potential = (loss / unit).sum(axis=1)
+    ahead = potential[:, None] < potential[None, :]
+    dropped = np.asarray((no_worse & better & ahead).any(axis=0), dtype=bool)
+    return ~dropped
+
+
+def beyond_baseline(metric: np.ndarray, se: np.ndarray, baseline: float, maximize: bool, z: float) -> np.ndarray:
+    """Mask of the metrics better than a trivial ``baseline`` by more than ``z`` standard errors.
+
+    Args:
+        metric: Validation metric of each trial.
+        se: Its standard error (0 where unknown: then any strict improvement counts).
+        baseline: The metric of a constant prediction.
+        maximize: Whether greater is better.
+        z: The margin in standard errors.
+
+    Returns:
+        A boolean mask; False marks a degenerate trial.
+    """
+    m = np.asarray(metric, dtype=np.float64)
+    gain = (m - baseline) if maximize else (baseline - m)
+    margin = z * np.asarray(se, dtype=np.float64) + 1e-12 * max(abs(baseline), 1.0)
+    return np.asarray(gain > margin, dtype=bool)
