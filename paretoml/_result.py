@@ -19,7 +19,7 @@ from paretoml._pick import Pick, pick_front
 from paretoml._predictor import Predictor
 from paretoml.exceptions import ConfigError
 from paretoml.measure import analytic_metric_se, fallback_baseline, latency_noise_ms
-from paretoml.pareto import beyond_baseline, noise_aware_front, non_dominated
+from paretoml.pareto import beyond_baseline, front_masks
 from paretoml.study import OBJECTIVES, artifact_store, open_storage
 
 __all__ = ["BASELINE_ATTR", "DEGENERATE_Z", "Result", "load_study"]
@@ -130,12 +130,7 @@ class Result:
             latency_noise_ms(t.values[1], t.user_attrs.get("latency_p95_ms"), t.user_attrs.get("latency_repeats"))
             for t in done
         ]
-        trusted = np.zeros(len(done), dtype=bool)
-        candidates = np.flatnonzero(useful)
-        if len(candidates):
-            strict = candidates[non_dominated(values[candidates], maximize)]
-            trusted[strict[noise_aware_front(values[strict], maximize, tolerance[strict])]] = True
-        raw = non_dominated(values, maximize)
+        trusted, raw = front_masks(values, maximize, tolerance, useful)
         scores = self.test_scores
         sign = 1.0 if maximize[0] else -1.0
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["beyond_baseline", "noise_aware_front", "non_dominated"]
+__all__ = ["beyond_baseline", "front_masks", "noise_aware_front", "non_dominated"]
 
 
 def non_dominated(values: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
@@ -98,3 +98,28 @@ def beyond_baseline(metric: np.ndarray, se: np.ndarray, baseline: float, maximiz
     gain = (m - baseline) if maximize else (baseline - m)
     margin = z * np.asarray(se, dtype=np.float64) + 1e-12 * max(abs(baseline), 1.0)
     return np.asarray(gain > margin, dtype=bool)
+
+
+def front_masks(
+    values: np.ndarray, maximize: Sequence[bool], tolerance: np.ndarray, useful: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The trustworthy front and the raw front of a set of trials, as masks.
+
+    Args:
+        values: ``(n, k)`` objective values.
+        maximize: For each objective, whether greater is better.
+        tolerance: ``(n, k)`` noise of each value (see :func:`noise_aware_front`).
+        useful: Mask of the trials that beat the trivial baseline (see :func:`beyond_baseline`).
+
+    Returns:
+        ``(trustworthy, raw)``: the useful trials that no useful trial dominates, exactly or beyond
+        noise; and every trial that no trial dominates (the plain Pareto set, degenerate ones included).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    trusted = np.zeros(len(v), dtype=bool)
+    candidates = np.flatnonzero(np.asarray(useful, dtype=bool))
+    if len(candidates):
+        strict = candidates[non_dominated(v[candidates], maximize)]
+        tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), v.shape)
+        trusted[strict[noise_aware_front(v[strict], maximize, tol[strict])]] = True
+    return trusted, non_dominated(v, maximize)
