@@ -70,7 +70,7 @@ PRESETS: dict[str, Preset] = {
         {"metric": 0.90, "latency": 0.05, "size": 0.05},
         {"max_metric_drop": 0.002},
         description="Accuracy must not be traded away: only models within 0.002 of the most accurate are "
-        "considered; among them the cheaper to serve wins.",
+        "considered; among them accuracy still weighs most, and a cheaper model wins a near tie.",
     ),
 }
 

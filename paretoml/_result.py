@@ -130,7 +130,7 @@ class Result:
             latency_noise_ms(t.values[1], t.user_attrs.get("latency_p95_ms"), t.user_attrs.get("latency_repeats"))
             for t in done
         ]
-        trusted, raw = front_masks(values, maximize, tolerance, useful)
+        trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=[False, True, True])
         scores = self.test_scores
         sign = 1.0 if maximize[0] else -1.0
 

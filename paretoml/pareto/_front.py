@@ -41,12 +41,13 @@ def non_dominated(values: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
 def noise_aware_front(values: np.ndarray, maximize: Sequence[bool], tolerance: np.ndarray) -> np.ndarray:
     """Mask of the rows that no other row dominates beyond noise (ε-dominance with measured ε).
 
-    Row ``i`` drops row ``j`` when ``i`` is no worse than ``j`` beyond noise in every objective
-    (``loss_i <= loss_j + ε``) and better beyond noise in one (``loss_i < loss_j - ε``), where ``ε`` is
-    the larger of the two rows' tolerances in that objective. Such a relation can hold in a cycle
-    (``a`` drops ``b`` drops ``c`` drops ``a``); to keep at least one row of every cycle, ``i`` must also
-    be ahead on the sum of objectives in units of the median tolerance, a strict order. Rows within
-    noise of each other in every objective are all kept: none is better beyond noise.
+    Row ``i`` dominates row ``j`` beyond noise when ``i`` is no worse than ``j`` beyond noise in every
+    objective (``loss_i <= loss_j + ε``) and better beyond noise in one (``loss_i < loss_j - ε``), where
+    ``ε`` is the larger of the two rows' tolerances in that objective. Rows within noise of each other
+    in every objective are all kept: neither is better beyond noise. With tolerances the relation can
+    run in a cycle (``a`` over ``b`` over ``c`` over ``a``); so a row is dropped only by a row that no kept
+    row dominates beyond noise (repeated until nothing changes), and rows that only a cycle dominates
+    are kept.
 
     Args:
         values: ``(n, k)`` objective values.
@@ -72,13 +73,15 @@ def noise_aware_front(values: np.ndarray, maximize: Sequence[bool], tolerance: n
     diff = loss[:, None, :] - loss[None, :, :]  # [i, j, k]: i's loss minus j's
     no_worse = (diff <= eps).all(axis=2)
     better = (diff < -eps).any(axis=2)
-    unit = np.median(tol, axis=0)
-    spread = np.ptp(loss, axis=0)
-    unit = np.where(unit > 0, unit, np.where(spread > 0, spread, 1.0))
-    potential = (loss / unit).sum(axis=1)
-    ahead = potential[:, None] < potential[None, :]
-    dropped = np.asarray((no_worse & better & ahead).any(axis=0), dtype=bool)
-    return ~dropped
+    beaten = no_worse & better  # [i, j]: i dominates j beyond noise
+    keep = np.ones(len(v), dtype=bool)
+    while True:  # drop what an undominated row beats; rows left may now be undominated: repeat
+        within = beaten & keep[:, None] & keep[None, :]
+        undominated = keep & ~within.any(axis=0)
+        dropped = keep & within[undominated].any(axis=0)
+        if not dropped.any():
+            return keep
+        keep &= ~dropped
 
 
 def beyond_baseline(metric: np.ndarray, se: np.ndarray, baseline: float, maximize: bool, z: float) -> np.ndarray:
@@ -101,7 +104,11 @@ def beyond_baseline(metric: np.ndarray, se: np.ndarray, baseline: float, maximiz
 
 
 def front_masks(
-    values: np.ndarray, maximize: Sequence[bool], tolerance: np.ndarray, useful: np.ndarray
+    values: np.ndarray,
+    maximize: Sequence[bool],
+    tolerance: np.ndarray,
+    useful: np.ndarray,
+    log_scale: Sequence[bool] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The trustworthy front and the raw front of a set of trials, as masks.
 
@@ -110,6 +117,8 @@ def front_masks(
         maximize: For each objective, whether greater is better.
         tolerance: ``(n, k)`` noise of each value (see :func:`noise_aware_front`).
         useful: Mask of the trials that beat the trivial baseline (see :func:`beyond_baseline`).
+        log_scale: Objectives (positive) compared as ratios: ``ln v`` with tolerance ``ln(1 + tol / v)``,
+            so that a relative noise (5% of a latency) is one unit whatever the latency.
 
     Returns:
         ``(trustworthy, raw)``: the useful trials that no useful trial dominates, exactly or beyond
@@ -120,6 +129,11 @@ def front_masks(
     candidates = np.flatnonzero(np.asarray(useful, dtype=bool))
     if len(candidates):
         strict = candidates[non_dominated(v[candidates], maximize)]
-        tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), v.shape)
-        trusted[strict[noise_aware_front(v[strict], maximize, tol[strict])]] = True
+        tol = np.array(np.broadcast_to(np.asarray(tolerance, dtype=np.float64), v.shape))
+        scaled = v.copy()
+        for j, log in enumerate(log_scale or [False] * v.shape[1]):
+            if log:
+                positive = np.maximum(v[:, j], 1e-12)
+                scaled[:, j], tol[:, j] = np.log(positive), np.log1p(tol[:, j] / positive)
+        trusted[strict[noise_aware_front(scaled[strict], maximize, tol[strict])]] = True
     return trusted, non_dominated(v, maximize)
