@@ -23,14 +23,15 @@ _LIMIT_WORDS = {
 }
 
 
-def fmt_us(ms: float) -> str:
+def fmt_us(ms: Any) -> str:
     """A latency given in ms, in µs: ``4.3 µs``, ``87 µs``, ``15,814 µs``."""
     us = float(ms) * 1000.0
     return f"{us:.1f} µs" if us < 10 else f"{us:,.0f} µs"
 
 
-def fmt_kb(kb: float) -> str:
+def fmt_kb(kb: Any) -> str:
     """A size in KB: ``4.4 KB``, ``96 KB``, ``1,530 KB``."""
+    kb = float(kb)
     return f"{kb:.1f} KB" if kb < 10 else f"{kb:,.0f} KB"
 
 

@@ -35,7 +35,7 @@ _FRONT_COLUMNS = (
 )  # fmt: skip
 _TRIAL_COLUMNS = (
     "family", "metric_valid", "latency_p50_ms", "latency_p95_ms", "size_kb", "n_features",
-    "n_trees", "n_params", "compression", "metric_uncompressed", "batch_rows_per_s", "fit_seconds", "metric_se",
+    "n_trees", "n_params", "compression", "metric_uncompressed", "batch_rows_per_s", "fit_seconds",
 )  # fmt: skip
 
 
@@ -61,17 +61,22 @@ class Result:
     # ------------------------------------------------------------------ tables
     @property
     def trials(self) -> pd.DataFrame:
-        """All trials: state, family, measurements, test metric where rescored, failure reason."""
+        """All trials: state, family, measurements, ``metric_se`` and ``degenerate`` (completed trials), test
+        metric where rescored, failure reason."""
         scores = self.test_scores
+        done = self.completed_trials()
+        _, tolerance, useful = self._noise(done)
+        noise = {t.number: (tolerance[i, 0], not useful[i]) for i, t in enumerate(done)}
         rows = []
         for t in self.study.get_trials(deepcopy=False):
             row: dict[str, Any] = {"trial": t.number, "state": t.state.name}
             row.update({k: t.user_attrs.get(k, t.params.get(k)) for k in _TRIAL_COLUMNS})
+            row["metric_se"], row["degenerate"] = noise.get(t.number, (np.nan, None))
             row["metric_test"] = scores.get(t.number, np.nan)
             row["fail_reason"] = t.user_attrs.get("fail_reason")
             row["config"] = t.user_attrs.get("config")
             rows.append(row)
-        columns = ["trial", "state", *_TRIAL_COLUMNS, "metric_test", "fail_reason", "config"]
+        columns = ["trial", "state", *_TRIAL_COLUMNS, "metric_se", "degenerate", "metric_test", "fail_reason", "config"]
         return pd.DataFrame(rows, columns=columns)
 
     @property
@@ -118,18 +123,8 @@ class Result:
             empty = pd.DataFrame(columns=list(_FRONT_COLUMNS))
             return empty, empty.assign(degenerate=pd.Series(dtype=bool), trustworthy=pd.Series(dtype=bool))
         maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in self.study.directions]
-        values = np.array([t.values for t in done], dtype=np.float64)
-        se = self._metric_se(done)
-        baseline = self.baseline
-        useful = np.ones(len(done), dtype=bool)
-        if baseline is not None:
-            useful = beyond_baseline(values[:, 0], se, baseline, maximize[0], DEGENERATE_Z)
-        tolerance = np.zeros_like(values)
-        tolerance[:, 0] = se
-        tolerance[:, 1] = [
-            latency_noise_ms(t.values[1], t.user_attrs.get("latency_p95_ms"), t.user_attrs.get("latency_repeats"))
-            for t in done
-        ]
+        values, tolerance, useful = self._noise(done)
+        se = tolerance[:, 0]
         trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=[False, True, True])
         scores = self.test_scores
         sign = 1.0 if maximize[0] else -1.0
@@ -158,19 +153,27 @@ class Result:
 
         return table(trusted)[list(_FRONT_COLUMNS)], table(raw)
 
-    def _metric_se(self, done: list[FrozenTrial]) -> np.ndarray:
-        """Each trial's recorded ``metric_se``, or an analytic estimate where it recorded none."""
+    def _noise(self, done: list[FrozenTrial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Objective values, their noise and the mask of trials better than the baseline beyond noise.
+
+        The metric's noise is the recorded ``metric_se``, or an analytic estimate where a trial recorded
+        none; the latency's is :func:`paretoml.measure.latency_noise_ms`; size is exact.
+        """
+        values = np.array([t.values for t in done], dtype=np.float64).reshape(len(done), len(OBJECTIVES))
         rows = (self.study.user_attrs.get("split") or {}).get("rows") or [0, 0, 0]
         n_valid = int(rows[1]) if len(rows) > 1 else 0
-        return np.array(
-            [
-                float(t.user_attrs["metric_se"])
-                if t.user_attrs.get("metric_se") is not None
-                else analytic_metric_se(self.metric, t.values[0], n_valid)
-                for t in done
-            ],
-            dtype=np.float64,
-        )
+        tolerance = np.zeros_like(values)
+        for i, t in enumerate(done):
+            recorded = t.user_attrs.get("metric_se")
+            tolerance[i, 0] = analytic_metric_se(self.metric, t.values[0], n_valid) if recorded is None else recorded
+            attrs = t.user_attrs
+            tolerance[i, 1] = latency_noise_ms(t.values[1], attrs.get("latency_p95_ms"), attrs.get("latency_repeats"))
+        useful = np.ones(len(done), dtype=bool)
+        baseline = self.baseline
+        if baseline is not None:
+            maximize = self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+            useful = beyond_baseline(values[:, 0], tolerance[:, 0], baseline, maximize, DEGENERATE_Z)
+        return values, tolerance, useful
 
     def record_front_sizes(self) -> dict[str, int]:
         """Store the sizes of both fronts as study user attrs (``front_size``, ``front_raw_size``)."""

@@ -15,12 +15,13 @@ from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
+from paretoml._pick_text import fmt_kb, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.cli._common import StorageArg, StudyOpt, console, reported_errors
 from paretoml.pareto import non_dominated
 
-__all__ = ["front", "front_table", "ranking_table", "run", "worker"]
+__all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -28,16 +29,16 @@ def _fmt(value: Any, pattern: str) -> str:
 
 
 def front_table(result: Result, title: str) -> Table:
-    """A rich table of the Pareto front of ``result``."""
+    """A rich table of the trustworthy Pareto front of ``result`` (µs, KB)."""
     table = Table(title=title)
     for col in (
         "trial",
         "family",
-        f"{result.metric} valid",
+        f"{result.metric} valid ± se",
         f"{result.metric} test",
-        "p50 ms",
-        "p95 ms",
-        "size KB",
+        "p50",
+        "p95",
+        "size",
         "features",
         "trees / params",
         "compression",
@@ -45,12 +46,24 @@ def front_table(result: Result, title: str) -> Table:
         table.add_column(col, justify="left" if col == "family" else "right")
     for row in result.front.itertuples(index=False):
         table.add_row(
-            str(row.trial), str(row.family), f"{row.metric_valid:.4f}",
-            _fmt(row.metric_test, "{:.4f}"),
-            f"{row.latency_p50_ms:.4f}", f"{row.latency_p95_ms:.4f}", f"{row.size_kb:.1f}",
-            str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
+            str(row.trial), str(row.family), f"{row.metric_valid:.4f} ±{row.metric_se:.4f}",
+            _fmt(row.metric_test, "{:.4f}"), fmt_us(row.latency_p50_ms), fmt_us(row.latency_p95_ms),
+            fmt_kb(row.size_kb), str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
         )  # fmt: skip
     return table
+
+
+def front_summary(result: Result) -> str:
+    """Both front sizes, and what the trustworthy front leaves out."""
+    raw = result.front_raw
+    baseline = result.baseline
+    against = "an unknown baseline" if baseline is None else f"the constant baseline ({result.metric} {baseline:.4g})"
+    return (
+        f"{len(result.front)} trustworthy of {len(raw)} non-dominated trials: {int(raw.degenerate.sum())} no better "
+        f"than {against} beyond 2 standard errors, {int((~raw.degenerate & ~raw.trustworthy).sum())} beaten "
+        "beyond noise by another member (metric within its standard error, p50 within its timing noise). "
+        "All: result.front_raw."
+    )
 
 
 def _size_count(n_trees: Any, n_params: Any) -> str:
@@ -81,6 +94,7 @@ def ranking_table(result: Result, top: int = 10) -> Table | None:
 def _print_result(result: Result) -> None:
     title = f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)"
     console.print(front_table(result, title))
+    console.print(front_summary(result))
     ranking = ranking_table(result)
     if ranking is not None:
         console.print(ranking)
@@ -104,8 +118,9 @@ class _ProgressCallback:
             front = int(non_dominated(pd.DataFrame(values).to_numpy(), maximize).sum())
             best = (max if maximize[0] else min)(v[0] for v in values)
             text += (
-                f" | front {front} | best {study.metric_names[0] if study.metric_names else 'metric'} "
-                f"{best:.4f} | fastest {min(v[1] for v in values):.4f} ms | smallest {min(v[2] for v in values):.1f} KB"
+                f" | non-dominated {front} | best {study.metric_names[0] if study.metric_names else 'metric'} "
+                f"{best:.4f} | fastest {fmt_us(min(v[1] for v in values))} "
+                f"| smallest {fmt_kb(min(v[2] for v in values))}"
             )
         elapsed = time.monotonic() - self.started
         if self.seconds is not None:
