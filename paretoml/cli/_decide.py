@@ -18,7 +18,7 @@ def pick(storage: StorageArg, study: StudyOpt = None, *, choice: PickOptions) ->
     """Pick the one model to ship from a stored study's front, and say why."""
     with reported_errors():
         chosen = choice.pick(load_study(storage, study))
-    console.print(chosen.explanation)
+    console.print(str(chosen))
 
 
 @with_pick_options
@@ -43,7 +43,7 @@ def export(
         write_model_card(model_card(result, trial, chosen), folder)
     console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
     if chosen is not None:
-        console.print(chosen.explanation)
+        console.print(str(chosen))
 
 
 @with_pick_options
