@@ -31,7 +31,7 @@ from paretoml.exceptions import (
 if TYPE_CHECKING:
     from paretoml._api import optimize
     from paretoml._budget import Budget
-    from paretoml._picker import PRESETS, Pick, pick
+    from paretoml._pick import PRESETS, Pick, pick_front
     from paretoml._result import Result, load_study
     from paretoml.measure import Hardware
     from paretoml.serving import Predictor, load
@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 _LAZY = {
     "optimize": "paretoml._api",
     "Budget": "paretoml._budget",
-    "PRESETS": "paretoml._picker",
-    "Pick": "paretoml._picker",
-    "pick": "paretoml._picker",
+    "PRESETS": "paretoml._pick",
+    "Pick": "paretoml._pick",
+    "pick_front": "paretoml._pick",
     "Result": "paretoml._result",
     "load_study": "paretoml._result",
     "Hardware": "paretoml.measure",
@@ -71,7 +71,7 @@ __all__ = [
     "load",
     "load_study",
     "optimize",
-    "pick",
+    "pick_front",
 ]
 
 

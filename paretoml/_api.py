@@ -156,6 +156,7 @@ def optimize(
     if problem.temporary:
         result.keep_temporary(problem.artifact_dir)
     _rescore_front(result, ctx)
+    result.record_front_sizes()
     for family, (count, reason) in result.failed_families().items():
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
@@ -209,7 +210,7 @@ def _rescore_front(result: Result, ctx: StudyContext) -> None:
     """Score each front member on the test split (once) and store the scores in the study."""
     scores = {str(k): v for k, v in result.test_scores.items()}
     changed = False
-    for number in result.front["trial"].tolist():
+    for number in sorted(set(result.front.trial) | set(result.front_raw.trial)):
         if str(number) in scores:
             continue
         predictor = result.predictor(int(number))

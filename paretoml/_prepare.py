@@ -22,7 +22,7 @@ from paretoml.data import ImageShape, Preprocessor, Splits, image_data, intake, 
 from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
-from paretoml.measure import Hardware, Metric, get_metric, resolve_hardware
+from paretoml.measure import Hardware, Metric, baseline_score, get_metric, resolve_hardware
 from paretoml.spaces import SearchSpace, default_space_path, load_space
 from paretoml.study import OBJECTIVES, StudyContext, artifact_dir_for, artifact_store, storage_url
 from paretoml.study._storage import check_artifact_dir, check_storage
@@ -113,6 +113,7 @@ def prepare(data: Any, s: Settings) -> Problem:
         "hardware": profile.to_dict(),
         "artifact_dir": str(artifact_dir),
         "objectives": list(OBJECTIVES),
+        "metric_baseline": baseline_score(metric, splits.train.y, splits.valid.y, ds.classes, ds.task),
         "image_shape": None if shape is None else list(shape),
     }
     return Problem(

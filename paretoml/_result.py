@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
@@ -14,17 +15,24 @@ import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.trial import FrozenTrial, TrialState
 
-from paretoml.serving import Predictor
-
-if TYPE_CHECKING:
-    from paretoml._picker import Pick
+from paretoml._pick import Pick, pick_front
 from paretoml.exceptions import ConfigError
-from paretoml.pareto import non_dominated
+from paretoml.measure import analytic_metric_se, fallback_baseline, latency_noise_ms
+from paretoml.pareto import beyond_baseline, front_masks
+from paretoml.serving import Predictor
 from paretoml.study import OBJECTIVES, artifact_store, open_storage
 
-__all__ = ["Result", "load_study"]
+__all__ = ["BASELINE_ATTR", "DEGENERATE_Z", "Result", "load_study"]
 
 TEST_SCORES_ATTR = "metric_test"
+BASELINE_ATTR = "metric_baseline"
+DEGENERATE_Z = 2.0
+"""A trial must beat the constant baseline by more than this many standard errors of its metric: within
+two standard errors (a one-sided 98% band) a score cannot be told from a constant's on these rows."""
+_FRONT_COLUMNS = (
+    "trial", "family", "metric_valid", "metric_se", "metric_test", "gap", "latency_p50_ms", "latency_p95_ms",
+    "size_kb", "n_features", "n_trees", "n_params", "compression", "batch_rows_per_s",
+)  # fmt: skip
 _TRIAL_COLUMNS = (
     "family", "metric_valid", "latency_p50_ms", "latency_p95_ms", "size_kb", "n_features",
     "n_trees", "n_params", "compression", "metric_uncompressed", "batch_rows_per_s", "fit_seconds",
@@ -53,63 +61,127 @@ class Result:
     # ------------------------------------------------------------------ tables
     @property
     def trials(self) -> pd.DataFrame:
-        """All trials: state, family, measurements, test metric where rescored, failure reason."""
+        """All trials: state, family, measurements, ``metric_se`` and ``degenerate`` (completed trials), test
+        metric where rescored, failure reason."""
         scores = self.test_scores
+        done = self.completed_trials()
+        _, tolerance, useful = self._noise(done)
+        noise = {t.number: (tolerance[i, 0], not useful[i]) for i, t in enumerate(done)}
         rows = []
         for t in self.study.get_trials(deepcopy=False):
             row: dict[str, Any] = {"trial": t.number, "state": t.state.name}
             row.update({k: t.user_attrs.get(k, t.params.get(k)) for k in _TRIAL_COLUMNS})
+            row["metric_se"], row["degenerate"] = noise.get(t.number, (np.nan, None))
             row["metric_test"] = scores.get(t.number, np.nan)
             row["fail_reason"] = t.user_attrs.get("fail_reason")
             row["config"] = t.user_attrs.get("config")
             rows.append(row)
-        columns = ["trial", "state", *_TRIAL_COLUMNS, "metric_test", "fail_reason", "config"]
+        columns = ["trial", "state", *_TRIAL_COLUMNS, "metric_se", "degenerate", "metric_test", "fail_reason", "config"]
         return pd.DataFrame(rows, columns=columns)
 
     @property
     def front(self) -> pd.DataFrame:
-        """Pareto-optimal completed trials on the validation objectives, best metric first.
+        """The trustworthy Pareto front: what to pick from, best validation metric first.
 
-        Columns: ``trial, family, metric_valid, metric_test, gap, latency_p50_ms, latency_p95_ms,
-        size_kb, n_features, n_trees, n_params, compression, batch_rows_per_s`` (``n_trees`` for tree
-        models, ``n_params`` for CNNs). ``gap`` is how much worse the test metric is
-        than the validation metric (positive: the model does worse on unseen data).
+        Completed trials that beat the trivial baseline (:attr:`baseline`) by more than
+        :data:`DEGENERATE_Z` standard errors, non-dominated, and not dominated beyond noise by another
+        such trial (ε-dominance: metric within its standard error ``metric_se``, p50 latency within its
+        timing noise, size exact). :attr:`front_raw` is the plain non-dominated set.
+
+        Columns: ``trial, family, metric_valid, metric_se, metric_test, gap, latency_p50_ms,
+        latency_p95_ms, size_kb, n_features, n_trees, n_params, compression, batch_rows_per_s``
+        (``n_trees`` for tree models, ``n_params`` for CNNs). ``gap`` is how much worse the test metric
+        is than the validation metric (positive: the model does worse on unseen data).
         """
+        return self._fronts()[0]
+
+    @property
+    def front_raw(self) -> pd.DataFrame:
+        """Every non-dominated completed trial, degenerate ones and noise-level differences included.
+
+        The columns of :attr:`front`, plus ``degenerate`` (no better than the baseline beyond noise)
+        and ``trustworthy`` (also on :attr:`front`).
+        """
+        return self._fronts()[1]
+
+    @property
+    def baseline(self) -> float | None:
+        """The validation metric of a constant prediction of the training prior (None: unknown).
+
+        Recorded by the study (``metric_baseline``); for older studies, fixed by the metric where it
+        can be (ROC AUC 0.5, R² 0, accuracy at least 1/K).
+        """
+        stored = self.study.user_attrs.get(BASELINE_ATTR)
+        if stored is not None and np.isfinite(stored):
+            return float(stored)
+        n_classes = len(self.study.user_attrs.get("classes") or [])
+        return fallback_baseline(self.metric, self.task, n_classes)
+
+    def _fronts(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         done = self.completed_trials()
-        columns = [
-            "trial", "family", "metric_valid", "metric_test", "gap", "latency_p50_ms",
-            "latency_p95_ms", "size_kb", "n_features", "n_trees", "n_params", "compression", "batch_rows_per_s",
-        ]  # fmt: skip
         if not done:
-            return pd.DataFrame(columns=columns)
+            empty = pd.DataFrame(columns=list(_FRONT_COLUMNS))
+            return empty, empty.assign(degenerate=pd.Series(dtype=bool), trustworthy=pd.Series(dtype=bool))
         maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in self.study.directions]
-        mask = non_dominated(np.array([t.values for t in done]), maximize)
+        values, tolerance, useful = self._noise(done)
+        se = tolerance[:, 0]
+        trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=[False, True, True])
         scores = self.test_scores
         sign = 1.0 if maximize[0] else -1.0
-        rows = []
-        for t in (t for t, keep in zip(done, mask, strict=True) if keep):
-            test = scores.get(t.number, np.nan)
-            rows.append(
-                {
-                    "trial": t.number,
-                    "family": t.user_attrs.get("family"),
-                    "metric_valid": t.values[0],
-                    "metric_test": test,
-                    "gap": sign * (t.values[0] - test),
-                    "latency_p50_ms": t.values[1],
-                    "latency_p95_ms": t.user_attrs.get("latency_p95_ms"),
-                    "size_kb": t.values[2],
-                    "n_features": t.user_attrs.get("n_features"),
-                    "n_trees": t.user_attrs.get("n_trees"),
-                    "n_params": t.user_attrs.get("n_params"),
-                    "compression": t.user_attrs.get("compression", "none"),
-                    "batch_rows_per_s": t.user_attrs.get("batch_rows_per_s"),
-                }
-            )
-        frame = pd.DataFrame(rows, columns=columns)
-        return frame.sort_values(["metric_valid", "latency_p50_ms"], ascending=[not maximize[0], True]).reset_index(
-            drop=True
-        )
+
+        def table(mask: np.ndarray) -> pd.DataFrame:
+            rows = []
+            for i in np.flatnonzero(mask):
+                t = done[i]
+                test = scores.get(t.number, np.nan)
+                attrs = t.user_attrs
+                rows.append(
+                    {
+                        "trial": t.number, "family": attrs.get("family"), "metric_valid": t.values[0],
+                        "metric_se": se[i], "metric_test": test, "gap": sign * (t.values[0] - test),
+                        "latency_p50_ms": t.values[1], "latency_p95_ms": attrs.get("latency_p95_ms"),
+                        "size_kb": t.values[2], "n_features": attrs.get("n_features"),
+                        "n_trees": attrs.get("n_trees"), "n_params": attrs.get("n_params"),
+                        "compression": attrs.get("compression", "none"),
+                        "batch_rows_per_s": attrs.get("batch_rows_per_s"),
+                        "degenerate": not useful[i], "trustworthy": bool(trusted[i]),
+                    }
+                )  # fmt: skip
+            frame = pd.DataFrame(rows, columns=[*_FRONT_COLUMNS, "degenerate", "trustworthy"])
+            order = frame.sort_values(["metric_valid", "latency_p50_ms"], ascending=[not maximize[0], True])
+            return order.reset_index(drop=True)
+
+        return table(trusted)[list(_FRONT_COLUMNS)], table(raw)
+
+    def _noise(self, done: list[FrozenTrial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Objective values, their noise and the mask of trials better than the baseline beyond noise.
+
+        The metric's noise is the recorded ``metric_se``, or an analytic estimate where a trial recorded
+        none; the latency's is :func:`paretoml.measure.latency_noise_ms`; size is exact.
+        """
+        values = np.array([t.values for t in done], dtype=np.float64).reshape(len(done), len(OBJECTIVES))
+        rows = (self.study.user_attrs.get("split") or {}).get("rows") or [0, 0, 0]
+        n_valid = int(rows[1]) if len(rows) > 1 else 0
+        tolerance = np.zeros_like(values)
+        for i, t in enumerate(done):
+            recorded = t.user_attrs.get("metric_se")
+            tolerance[i, 0] = analytic_metric_se(self.metric, t.values[0], n_valid) if recorded is None else recorded
+            attrs = t.user_attrs
+            tolerance[i, 1] = latency_noise_ms(t.values[1], attrs.get("latency_p95_ms"), attrs.get("latency_repeats"))
+        useful = np.ones(len(done), dtype=bool)
+        baseline = self.baseline
+        if baseline is not None:
+            maximize = self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+            useful = beyond_baseline(values[:, 0], tolerance[:, 0], baseline, maximize, DEGENERATE_Z)
+        return values, tolerance, useful
+
+    def record_front_sizes(self) -> dict[str, int]:
+        """Store the sizes of both fronts as study user attrs (``front_size``, ``front_raw_size``)."""
+        trusted, raw = self._fronts()
+        sizes = {"front_size": len(trusted), "front_raw_size": len(raw)}
+        for key, value in sizes.items():
+            self.study.set_user_attr(key, value)
+        return sizes
 
     @property
     def test_scores(self) -> dict[int, float]:
@@ -155,11 +227,27 @@ class Result:
         """Delete ``directory`` (an in-memory study's artifacts) when this result is garbage-collected."""
         weakref.finalize(self, shutil.rmtree, str(directory), True)
 
-    def pick(self, **kwargs: Any) -> Pick:
-        """Choose one front member for a business scenario; see :func:`paretoml.pick` for arguments."""
-        from paretoml._picker import pick
+    def pick(
+        self,
+        *,
+        weights: Mapping[str, float] | Sequence[float] | None = None,
+        limits: Mapping[str, float] | None = None,
+        method: str | None = None,
+        preset: str | None = None,
+        on: str = "test",
+    ) -> Pick:
+        """Choose one front member for a business scenario (arguments as :func:`paretoml.pick_front`).
 
-        return pick(self, **kwargs)
+        Example:
+            >>> result.pick(preset="edge", limits={"max_latency_p95_ms": 5})  # doctest: +SKIP
+        """
+        maximize = self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+        chosen = pick_front(
+            self.front, maximize=maximize, metric=self.metric, weights=weights, limits=limits, method=method,
+            preset=preset, on=on,
+        )  # fmt: skip
+        chosen._load = self.predictor
+        return chosen
 
     # ------------------------------------------------------------------ predictors
     def predictor(self, trial: int | np.integer | FrozenTrial) -> Predictor:

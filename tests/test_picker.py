@@ -11,9 +11,8 @@ import pytest
 
 import paretoml
 from paretoml import PRESETS, ConfigError, NoFeasibleModelError
-from paretoml._picker import pick_front
-from paretoml.pareto import non_dominated
-from paretoml.pareto._picker import choose, normalised_loss
+from paretoml._pick import pick_front
+from paretoml.pareto import choose, non_dominated, normalised_loss
 
 
 def _front() -> pd.DataFrame:
@@ -28,7 +27,12 @@ def _front() -> pd.DataFrame:
         rows, columns=["trial", "metric_valid", "metric_test", "latency_p50_ms", "latency_p95_ms", "size_kb"]
     )
     return frame.assign(
-        family="lightgbm", gap=frame.metric_valid - frame.metric_test, n_features=5, n_trees=10, batch_rows_per_s=1e5
+        family="lightgbm",
+        gap=frame.metric_valid - frame.metric_test,
+        metric_se=0.01,  # the noise unit: metric losses below are in hundredths of the metric
+        n_features=5,
+        n_trees=10,
+        batch_rows_per_s=1e5,
     )
 
 
@@ -37,27 +41,42 @@ def _pick(**kwargs: object) -> int:
 
 
 def test_normalised_loss_by_hand() -> None:
-    loss = normalised_loss(_front()[["metric_test", "latency_p50_ms", "size_kb"]].to_numpy(), True)
-    # metric: (0.94 - m) / 0.15; latency: log(1/l) / log(100); size: log(500/s) / log(100)
-    np.testing.assert_allclose(loss[:, 0], [0.0, 0.1, 0.4 / 1.5, 1.0])
-    np.testing.assert_allclose(loss[:, 1], [1.0, 0.5, 1 - math.log(50) / math.log(100), 0.0])
-    np.testing.assert_allclose(
-        loss[:, 2], [1.0, 1 - math.log(5) / math.log(100), 1 - math.log(50) / math.log(100), 0.0]
-    )
+    values = _front()[["metric_test", "latency_p50_ms", "size_kb"]].to_numpy()
+    loss = normalised_loss(values, True, 0.01)
+    # metric: (0.94 - m) / 0.01; latency: ln(l / 0.01); size: ln(s / 5)
+    np.testing.assert_allclose(loss[:, 0], [0.0, 1.5, 4.0, 15.0], atol=1e-9)
+    np.testing.assert_allclose(loss[:, 1], [math.log(100), math.log(10), math.log(2), 0.0])
+    np.testing.assert_allclose(loss[:, 2], [math.log(100), math.log(20), math.log(2), 0.0])
+    # an offset c: ln((x + c) / (best + c)); with c = 1 ms, A's 1 ms is only (1 + 1) / (0.01 + 1) ~ 2x slower
+    soft = normalised_loss(values, True, 0.01, (1.0, 0.0))
+    np.testing.assert_allclose(soft[:, 1], np.log((_front().latency_p50_ms + 1) / 1.01))
+
+
+def test_an_outlier_does_not_stretch_the_scales() -> None:
+    values = _front()[["metric_test", "latency_p50_ms", "size_kb"]].to_numpy()
+    base = normalised_loss(values, True, 0.01)
+    outlier = np.array([[0.50, 0.0001, 0.1]])  # a constant model: very fast, tiny, useless
+    with_outlier = normalised_loss(np.vstack([values, outlier]), True, 0.01)[:4]
+    np.testing.assert_allclose(with_outlier[:, 0], base[:, 0])  # metric losses: from the best, unchanged
+    shift = with_outlier[:, 1:] - base[:, 1:]  # log ratios: every row moves by the same constant
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape))
+    for w in ((1, 1, 1), (0.45, 0.45, 0.1), (0.2, 0.4, 0.4)):
+        assert choose(with_outlier, w, "weighted_sum")[0] == choose(base, w, "weighted_sum")[0]
 
 
 @pytest.mark.parametrize(
     ("weights", "method", "expected"),
     [
+        # losses (metric, latency, size): A (0, 4.61, 4.61), B (1.5, 2.30, 3.00), C (4, 0.69, 0.69), D (15, 0, 0)
         ((1, 0, 0), "weighted_sum", 0),  # accuracy only: A
         ((0, 1, 0), "weighted_sum", 3),  # latency only: D
         ((0, 0, 1), "weighted_sum", 3),  # size only: D
-        ((1, 1, 1), "weighted_sum", 2),  # sums A 2.0, B 1.25, C 0.57, D 1.0: C
-        ((1, 1, 1), "tchebycheff", 2),  # maxima A 1.0, B 0.65, C 0.27, D 1.0: C
-        ((1, 1, 1), "topsis", 2),
-        ((1, 1, 1), "knee", 2),  # extremes collapse (D best in two): nearest the ideal, C
-        ((10, 1, 1), "weighted_sum", 0),  # A 2.0, B 1.0+0.5+0.65=2.15, C 2.67+0.30, D 10: A
-        ((8, 1, 1), "weighted_sum", 1),  # A 2.0, B 0.8+0.5+0.65=1.95, C 2.13+0.30, D 8: B
+        ((1, 1, 1), "weighted_sum", 2),  # sums A 9.21, B 6.80, C 5.39, D 15: C
+        ((1, 1, 1), "tchebycheff", 1),  # maxima A 4.61, B 3.00, C 4.0, D 15: B
+        ((1, 1, 1), "topsis", 1),  # closeness A 0.70, B 0.77, C 0.75, D 0.30: B
+        ((1, 1, 1), "knee", 1),  # extremes collapse (D best in two): nearest the ideal, norms B 4.07 < C 4.12
+        ((3, 1, 1), "weighted_sum", 0),  # A 9.21, B 4.5+5.30=9.80, C 12+1.39: A
+        ((2, 1, 1), "weighted_sum", 1),  # A 9.21, B 3.0+5.30=8.30, C 8+1.39=9.39: B
     ],
 )
 def test_methods_on_a_hand_made_front(weights: tuple[float, ...], method: str, expected: int) -> None:
@@ -101,7 +120,10 @@ def test_presets_respect_their_limits_and_can_be_overridden() -> None:
         assert chosen.details["preset"] == name and preset.description
     assert _pick(preset="medical") == 0  # nothing within 0.002 of the best but the best
     assert _pick(preset="edge", limits={"max_size_kb": 50}) in (2, 3)
-    assert _pick(preset="internal_analytics", weights={"metric": 0.0, "latency": 1.0}) == 3
+    assert _pick(preset="internal_analytics") == 0  # B is 1.5 standard errors below A: over its limit of 1
+    assert _pick(preset="internal_analytics", weights={"metric": 0.0, "latency": 1.0}) == 0  # the limit holds
+    free = {"max_metric_drop_se": 100.0}
+    assert _pick(preset="internal_analytics", weights={"metric": 0.0, "latency": 1.0}, limits=free) == 3
 
 
 def test_explanation_says_what_is_given_up_and_gained() -> None:
@@ -145,7 +167,7 @@ def test_more_latency_weight_never_gives_a_slower_pick() -> None:
     for _ in range(200):
         points = np.column_stack([rng.random(30), np.exp(rng.normal(size=30)), np.exp(rng.normal(size=30))])
         front = points[non_dominated(points, [True, False, False])]
-        loss = normalised_loss(front, True)
+        loss = normalised_loss(front, True, float(rng.uniform(0.001, 0.1)), rng.uniform(0, 1, size=2))
         w = rng.random(3) + 0.01
         heavier = w + np.array([0.0, rng.random() * 5, 0.0])
         slow = front[choose(loss, w, "weighted_sum")[0], 1]

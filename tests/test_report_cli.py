@@ -37,7 +37,7 @@ def test_front_plot_data(stored: Path) -> None:
 
 def test_latency_breakdown_adds_up(stored: Path) -> None:
     result = paretoml.load_study(stored)
-    pred = result.predictor(result.front.trial.iloc[0])
+    pred = result.predictor(result.front.sort_values("n_features").trial.iloc[-1])  # most preprocessing
     X, _ = load_breast_cancer(return_X_y=True, as_frame=True)
     rows = [X.iloc[[i]] for i in range(20)]
     b = latency_breakdown(pred, rows, repeats=300)
@@ -88,3 +88,51 @@ def test_report_writes_html_and_pngs(stored: Path, tmp_path: Path) -> None:
 def test_build_report_default_pick(stored: Path, tmp_path: Path) -> None:
     page = build_report(paretoml.load_study(stored), tmp_path / "r2", rows=8)
     assert page.name == "index.html" and "Picked trial" in page.read_text()
+
+
+def test_front_plot_axes_follow_the_trustworthy_front(stored: Path) -> None:
+    result = paretoml.load_study(stored)
+    data = front_plot_data(result)
+    front = result.front
+    low, high = data.metric_range
+    assert low < front.metric_valid.min() and high > front.metric_valid.max()
+    assert high - low < 1.5 * max(front.metric_valid.max() - front.metric_valid.min(), 0.01)  # not 0.5..1.0
+    assert data.latency_range_ms[0] < front.latency_p50_ms.min() < front.latency_p50_ms.max() < data.latency_range_ms[1]
+    assert set(data.trial[data.on_raw_front]) == set(result.front_raw.trial)
+    assert not (data.degenerate & data.on_front).any()
+
+
+def test_pick_options_are_one_block(stored: Path) -> None:
+    """pick, export and report take the same pick options, from one declaration."""
+    import re
+
+    options = []
+    for command in ("pick", "export", "report"):
+        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        options.append({o for o in re.findall(r"--[a-z0-9-]+", text) if o not in ("--help", "--trial", "--study")})
+    assert options[0] == options[1] == options[2] == {
+        "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--on"
+    }  # fmt: skip
+    out = runner.invoke(app, ["pick", str(stored), "--preset", "loan_quote"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "Weights: metric 0.70, latency 0.20, size 0.10" in text and "Runner-up: trial" in text and " µs" in text
+
+
+def test_front_command_reports_both_sizes(stored: Path) -> None:
+    out = runner.invoke(app, ["front", str(stored)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    result = paretoml.load_study(stored)
+    text = " ".join(out.output.split())
+    assert f"{len(result.front)} trustworthy of {len(result.front_raw)} non-dominated trials" in text
+    assert "µs" in text and "KB" in text and " ms" not in text
+
+
+def test_report_highlights_the_pick(stored: Path, tmp_path: Path) -> None:
+    result = paretoml.load_study(stored)
+    chosen = result.pick(preset="edge")
+    page = build_report(result, tmp_path / "r3", pick=chosen, rows=8).read_text()
+    row = page.split('<tr class="pick">', 1)[1].split("</tr>", 1)[0]
+    assert f"<td>{chosen.trial}</td>" in row and "★" in row
+    assert page.count('class="pick"') == 1  # one highlighted row
+    assert "trustworthy Pareto front" in page and "non-dominated" in page and "Runner-up" in page

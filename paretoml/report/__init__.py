@@ -12,7 +12,7 @@ from paretoml.report._data import FrontPlotData, LatencyBreakdown, front_plot_da
 from paretoml.report._render import draw_front, draw_front_3d, write_html, write_model_card
 
 if TYPE_CHECKING:
-    from paretoml._picker import Pick
+    from paretoml._pick import Pick
     from paretoml._result import Result
     from paretoml.serving import Predictor
 

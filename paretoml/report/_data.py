@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from paretoml._picker import Pick
+    from paretoml._pick import Pick
     from paretoml._result import Result
     from paretoml.serving import Predictor
 
@@ -19,7 +19,13 @@ __all__ = ["FrontPlotData", "LatencyBreakdown", "front_plot_data", "latency_brea
 
 
 class FrontPlotData(NamedTuple):
-    """Every completed trial's objectives, with front membership and the pick marked."""
+    """Every completed trial's objectives, front membership, degenerate trials and the pick marked.
+
+    ``on_front`` is the trustworthy front (:attr:`paretoml.Result.front`), ``on_raw_front`` the plain
+    non-dominated set; ``degenerate`` marks trials no better than the constant ``baseline`` beyond noise.
+    ``metric_range``, ``latency_range_ms`` and ``size_range_kb`` are the axes' ranges: the trustworthy
+    front's, padded (latency and size on a log scale), so that weak trials cannot squash it.
+    """
 
     metric_name: str
     trial: np.ndarray
@@ -28,7 +34,13 @@ class FrontPlotData(NamedTuple):
     latency_ms: np.ndarray
     size_kb: np.ndarray
     on_front: np.ndarray
+    on_raw_front: np.ndarray
+    degenerate: np.ndarray
+    baseline: float | None
     picked: int | None
+    metric_range: tuple[float, float]
+    latency_range_ms: tuple[float, float]
+    size_range_kb: tuple[float, float]
 
 
 class LatencyBreakdown(NamedTuple):
@@ -40,10 +52,21 @@ class LatencyBreakdown(NamedTuple):
     profile: list[tuple[str, int, float]]  # (function, calls, cumulative ms), from cProfile
 
 
+def _padded(values: np.ndarray, log: bool, pad: float = 0.15) -> tuple[float, float]:
+    """The range of ``values`` widened by ``pad`` of its span (a ratio on a log scale)."""
+    if len(values) == 0:
+        return (0.0, 1.0)
+    v = np.log10(values) if log else values
+    low, high = float(v.min()), float(v.max())
+    span = high - low if high > low else (0.3 if log else max(abs(high) * 0.01, 1e-3))
+    low, high = low - pad * span, high + pad * span
+    return (10**low, 10**high) if log else (low, high)
+
+
 def front_plot_data(result: Result, pick: Pick | None = None) -> FrontPlotData:
-    """Objectives of all completed trials (validation metric), front members flagged."""
+    """Objectives of all completed trials (validation metric), both fronts and degenerate trials flagged."""
     trials = result.trials[result.trials.state == "COMPLETE"]
-    front = set(result.front.trial.tolist())
+    front, raw = result.front, result.front_raw
     return FrontPlotData(
         metric_name=result.metric,
         trial=trials.trial.to_numpy(),
@@ -51,8 +74,14 @@ def front_plot_data(result: Result, pick: Pick | None = None) -> FrontPlotData:
         metric=trials.metric_valid.to_numpy(dtype=np.float64),
         latency_ms=trials.latency_p50_ms.to_numpy(dtype=np.float64),
         size_kb=trials.size_kb.to_numpy(dtype=np.float64),
-        on_front=trials.trial.isin(front).to_numpy(),
+        on_front=trials.trial.isin(set(front.trial)).to_numpy(),
+        on_raw_front=trials.trial.isin(set(raw.trial)).to_numpy(),
+        degenerate=trials.degenerate.astype(bool).to_numpy(),
+        baseline=result.baseline,
         picked=pick.trial if pick is not None else None,
+        metric_range=_padded(front.metric_valid.to_numpy(dtype=np.float64), log=False),
+        latency_range_ms=_padded(front.latency_p50_ms.to_numpy(dtype=np.float64), log=True),
+        size_range_kb=_padded(front.size_kb.to_numpy(dtype=np.float64), log=True),
     )
 
 
@@ -110,6 +139,8 @@ def model_card(result: Result, trial: int, pick: Pick | None = None) -> dict[str
             "name": result.metric,
             "valid": attrs.get("metric_valid"),
             "test": result.test_scores.get(trial),
+            "se": attrs.get("metric_se"),
+            "baseline": result.baseline,
             "on_front": trial in front.index,
         },
         "latency": {

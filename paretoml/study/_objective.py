@@ -18,7 +18,7 @@ from paretoml.compression._base import TeacherLike
 from paretoml.data import Preprocessor, Splits
 from paretoml.families import BaseFamily, FitData, get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
-from paretoml.measure import Hardware, Metric, measure_latency, one_row_frames
+from paretoml.measure import Hardware, Metric, measure_latency, metric_se, one_row_frames
 from paretoml.measure._lock import MachineLock
 from paretoml.serving import Predictor
 from paretoml.spaces import SearchSpace
@@ -192,6 +192,9 @@ class Objective:
         predictor = Predictor(pre, model, task=ctx.task, classes=ctx.classes, info=info, image_shape=ctx.image_shape)
         predictor.set_threads(ctx.hardware.n_threads)
         metric_valid = ctx.score(predictor, ctx.splits.valid.X, ctx.splits.valid.y)
+        trial.set_user_attr(
+            "metric_se", metric_se(ctx.metric, predictor, ctx.splits.valid.X, ctx.splits.valid.y, ctx.classes)
+        )
 
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / f"predictor-trial-{trial.number}.zip"

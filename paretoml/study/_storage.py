@@ -18,6 +18,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
 from paretoml.exceptions import ConfigError
+from paretoml.objectives import OBJECTIVES
 from paretoml.study._recovery import AtomicFileSystemArtifactStore
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "storage_url",
 ]
 
-OBJECTIVES = ("metric_valid", "latency_p50_ms", "size_kb")
 HEARTBEAT_SECONDS = 5  # a RUNNING trial whose worker stops beating this long ...
 GRACE_SECONDS = 20  # ... plus this grace is marked FAIL by the next trial to start
 _SCHEMA_ATTEMPTS = 5

@@ -1,28 +1,35 @@
-"""From a Pareto front to the one model to ship: weights, hard limits, presets and an explanation."""
+"""The user-facing pick: from a front table to the one model to ship, with weights, limits, presets and why.
+
+It works on plain front data (a DataFrame as :attr:`paretoml.Result.front`); ``Result.pick`` delegates here.
+"""
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from paretoml._pick_text import explain, runner_up, settings
 from paretoml.exceptions import ConfigError, NoFeasibleModelError
-from paretoml.pareto._picker import METHODS, choose, normalised_loss
+from paretoml.objectives import OBJECTIVE_KEYS
+from paretoml.pareto import METHODS, choose, normalised_loss
 
 if TYPE_CHECKING:
-    from paretoml._result import Result
     from paretoml.serving import Predictor
 
-__all__ = ["LIMIT_KEYS", "PRESETS", "Pick", "Preset", "pick", "pick_front"]
+__all__ = ["LIMIT_KEYS", "PRESETS", "Pick", "Preset", "pick_front"]
 
-OBJECTIVES = ("metric", "latency", "size")
-LIMIT_KEYS = ("max_latency_p95_ms", "max_latency_p50_ms", "max_size_kb", "min_metric", "max_metric", "max_metric_drop")
-_OVERFIT_GAP = 0.02
+LIMIT_KEYS = (
+    "max_latency_p95_ms", "max_latency_p50_ms", "max_size_kb", "min_metric", "max_metric", "max_metric_drop",
+    "max_metric_drop_se",
+)  # fmt: skip
+NEGLIGIBLE_SHARE = 0.01
+"""Latency or size differences well below this share of a hard limit barely count (see the README)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,9 @@ PRESETS: dict[str, Preset] = {
     ),
     "internal_analytics": Preset(
         {"metric": 0.85, "latency": 0.05, "size": 0.10},
-        description="Batch scoring for reports and dashboards: accuracy first; latency and size barely matter.",
+        {"max_metric_drop_se": 1.0},
+        description="Batch scoring for reports and dashboards: accuracy first (never more than the metric's "
+        "noise, one standard error, below the most accurate); latency and size barely matter.",
     ),
     "edge": Preset(
         {"metric": 0.40, "latency": 0.20, "size": 0.40},
@@ -61,7 +70,7 @@ PRESETS: dict[str, Preset] = {
         {"metric": 0.90, "latency": 0.05, "size": 0.05},
         {"max_metric_drop": 0.002},
         description="Accuracy must not be traded away: only models within 0.002 of the most accurate are "
-        "considered; among them the cheaper to serve wins.",
+        "considered; among them accuracy still weighs most, and a cheaper model wins a near tie.",
     ),
 }
 
@@ -74,8 +83,8 @@ class Pick:
         trial: The chosen trial's number.
         row: Its front row (metric, latency, size, ...).
         explanation: What it gives up against the most accurate candidate and what it gains.
-        details: The same as numbers, plus the settings used.
-        candidates: The candidates that met the limits, with their scores (lower is better).
+        details: The same as numbers, plus the settings used and the runner-up.
+        candidates: The candidates that met the limits, with their losses and scores (lower is better).
     """
 
     trial: int
@@ -83,31 +92,35 @@ class Pick:
     explanation: str
     details: dict[str, Any]
     candidates: pd.DataFrame
-    _result: Result | None = field(default=None, repr=False)
+    _load: Callable[[int], Predictor] | None = field(default=None, repr=False)
 
     def predictor(self) -> Predictor:
         """The chosen trial's Predictor."""
-        if self._result is None:
-            raise ConfigError("this pick is not attached to a study result.")
-        return self._result.predictor(self.trial)
+        if self._load is None:
+            raise ConfigError("this pick is not attached to a study result; use Result.pick to pick from a study.")
+        return self._load(self.trial)
 
     def __str__(self) -> str:
-        return self.explanation
+        """The explanation, the weights and limits used, and the runner-up with why it lost."""
+        lines = [self.explanation, self.details["settings_text"]]
+        if self.details.get("runner_up_text"):
+            lines.append(self.details["runner_up_text"])
+        return "\n".join(lines)
 
 
 def _weights(spec: Mapping[str, float] | Sequence[float] | None, base: Mapping[str, float]) -> dict[str, float]:
     if spec is None:
         return dict(base)
     if isinstance(spec, Mapping):
-        unknown = set(spec) - set(OBJECTIVES)
+        unknown = set(spec) - set(OBJECTIVE_KEYS)
         if unknown:
-            raise ConfigError(f"`weights` has unknown keys {sorted(unknown)}; use {list(OBJECTIVES)}.")
+            raise ConfigError(f"`weights` has unknown keys {sorted(unknown)}; use {list(OBJECTIVE_KEYS)}.")
         merged = {**base, **{k: float(v) for k, v in spec.items()}}
     else:
         values = list(spec)
         if len(values) != 3:
             raise ConfigError(f"`weights` needs 3 numbers (metric, latency, size); got {values!r}.")
-        merged = dict(zip(OBJECTIVES, map(float, values), strict=True))
+        merged = dict(zip(OBJECTIVE_KEYS, map(float, values), strict=True))
     if any(not math.isfinite(v) or v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
         raise ConfigError(f"`weights` must be non-negative with a positive sum; got {merged!r}.")
     return merged
@@ -124,74 +137,53 @@ def _limits(spec: Mapping[str, float] | None, base: Mapping[str, float]) -> dict
     return {k: float(v) for k, v in merged.items()}
 
 
-def _misses(row: pd.Series, limits: Mapping[str, float], metric_col: str, best: float, maximize: bool) -> list[str]:
+def _misses(row: pd.Series, limits: Mapping[str, float], metric_col: str, best: float, maximize: bool,
+            unit: float) -> list[str]:  # fmt: skip
     """What ``row`` misses each limit by, in words; empty when it meets them all."""
     out = []
-    checks = [
-        ("max_latency_p95_ms", row.latency_p95_ms, "p95 {:.4g} ms > {:.4g} ms", False),
-        ("max_latency_p50_ms", row.latency_p50_ms, "p50 {:.4g} ms > {:.4g} ms", False),
-        ("max_size_kb", row.size_kb, "size {:.4g} KB > {:.4g} KB", False),
-        ("min_metric", row[metric_col], "metric {:.4g} < {:.4g}", True),
-    ]
-    for key, value, text, lower_bound in checks:
-        if key in limits and ((value < limits[key]) if lower_bound else (value > limits[key])):
-            out.append(text.format(value, limits[key]))
+    for key, col, what in (("max_latency_p95_ms", "latency_p95_ms", "p95"), ("max_latency_p50_ms", "latency_p50_ms",
+                           "p50")):  # fmt: skip
+        if key in limits and row[col] > limits[key]:
+            out.append(f"{what} {row[col]:.4g} ms > {limits[key]:.4g} ms")
+    if "max_size_kb" in limits and row.size_kb > limits["max_size_kb"]:
+        out.append(f"size {row.size_kb:.4g} KB > {limits['max_size_kb']:.4g} KB")
+    if "min_metric" in limits and row[metric_col] < limits["min_metric"]:
+        out.append(f"metric {row[metric_col]:.4g} < {limits['min_metric']:.4g}")
     if "max_metric" in limits and row[metric_col] > limits["max_metric"]:
         out.append(f"metric {row[metric_col]:.4g} > {limits['max_metric']:.4g}")
-    if "max_metric_drop" in limits:
-        drop = (best - row[metric_col]) if maximize else (row[metric_col] - best)
-        if drop > limits["max_metric_drop"]:
-            out.append(f"metric {drop:.4g} worse than the best, allowed {limits['max_metric_drop']:.4g}")
+    drop = (best - row[metric_col]) if maximize else (row[metric_col] - best)
+    if "max_metric_drop" in limits and drop > limits["max_metric_drop"]:
+        out.append(f"metric {drop:.4g} worse than the best, allowed {limits['max_metric_drop']:.4g}")
+    if "max_metric_drop_se" in limits and drop > limits["max_metric_drop_se"] * unit:
+        out.append(f"metric {drop / unit:.2g} standard errors worse than the best, allowed "
+                   f"{limits['max_metric_drop_se']:.2g}")  # fmt: skip
     return out
 
 
-def _ratio(value: float, reference: float, better: str, worse: str) -> str:
-    if value <= 0 or reference <= 0 or math.isclose(value, reference, rel_tol=1e-9):
-        return "the same"
-    return f"{reference / value:.1f}× {better}" if value < reference else f"{value / reference:.1f}× {worse}"
+def noise_unit(front: pd.DataFrame) -> float:
+    """The metric's noise unit of a front: the median standard error ``metric_se`` of its members.
 
-
-def pick(
-    result: Result,
-    *,
-    weights: Mapping[str, float] | Sequence[float] | None = None,
-    limits: Mapping[str, float] | None = None,
-    method: str | None = None,
-    preset: str | None = None,
-    on: str = "test",
-) -> Pick:
-    """Choose one front member of ``result`` for a business scenario.
-
-    Args:
-        result: A study result.
-        weights: Weights of ``metric``, ``latency`` (p50) and ``size``, as a dict or three numbers;
-            applied to normalised objectives (latency and size on a log scale). Default: equal weights,
-            or the preset's.
-        limits: Hard limits applied before weighting: ``max_latency_p95_ms``, ``max_latency_p50_ms``,
-            ``max_size_kb``, ``min_metric``/``max_metric``, ``max_metric_drop`` (tolerance from the best
-            candidate's metric).
-        method: ``weighted_sum`` (default), ``tchebycheff``, ``knee`` or ``topsis``.
-        preset: One of :data:`PRESETS`; ``weights``/``limits``/``method`` given here override it.
-        on: ``"test"`` (default: the test-rescored metric, so the choice is no overfit of validation)
-            or ``"valid"``.
-
-    Returns:
-        The pick, with its explanation.
+    A median, so that one member with an odd error cannot change it; at least ``1e-9``.
 
     Raises:
-        NoFeasibleModelError: When no front member meets the limits (names the closest and their misses).
-        ConfigError: For unknown presets, methods, weight or limit keys.
-
-    Example:
-        >>> result.pick(preset="edge", limits={"max_latency_p95_ms": 5})  # doctest: +SKIP
+        ConfigError: When the front has no ``metric_se`` column.
     """
-    maximize = result.study.directions[0].name == "MAXIMIZE"
-    chosen = pick_front(
-        result.front, maximize=maximize, metric=result.metric, weights=weights, limits=limits, method=method,
-        preset=preset, on=on,
-    )  # fmt: skip
-    chosen._result = result
-    return chosen
+    if "metric_se" not in front:
+        raise ConfigError(
+            "the front table has no `metric_se` column (each member's standard error); pass a front from "
+            "Result.front, or add the column (0 where the metric has no noise)."
+        )
+    se = front.metric_se.to_numpy(dtype=np.float64)
+    se = se[np.isfinite(se)]
+    return max(float(np.median(se)) if len(se) else 0.0, 1e-9)
+
+
+def _offsets(limits: Mapping[str, float]) -> tuple[float, float]:
+    """Latency (ms) and size (KB) differences too small to matter: a share of the tightest hard limit."""
+    latency = [limits[k] for k in ("max_latency_p95_ms", "max_latency_p50_ms") if k in limits]
+    latency_c = NEGLIGIBLE_SHARE * min(latency) if latency else 0.0
+    size_c = NEGLIGIBLE_SHARE * limits["max_size_kb"] if "max_size_kb" in limits else 0.0
+    return latency_c, size_c
 
 
 def pick_front(
@@ -205,7 +197,36 @@ def pick_front(
     preset: str | None = None,
     on: str = "test",
 ) -> Pick:
-    """:func:`pick` on a front table (columns as :attr:`paretoml.Result.front`)."""
+    """Choose one member of a front table for a business scenario.
+
+    Each objective becomes a loss from the best candidate: the metric in units of its noise (the
+    median ``metric_se``), latency and size as log ratios (differences below 1% of a hard limit barely
+    count); see :func:`paretoml.pareto.normalised_loss`. Rows flagged ``degenerate`` are never picked.
+
+    Args:
+        front: A front table with the columns of :attr:`paretoml.Result.front` (``metric_se`` included).
+        maximize: Whether a greater metric is better.
+        metric: The metric's name, for the explanation.
+        weights: Weights of ``metric``, ``latency`` (p50) and ``size``, as a dict or three numbers.
+            Default: equal weights, or the preset's.
+        limits: Hard limits applied before weighting: ``max_latency_p95_ms``, ``max_latency_p50_ms``,
+            ``max_size_kb``, ``min_metric``/``max_metric``, ``max_metric_drop`` (tolerance from the best
+            front member's metric) and ``max_metric_drop_se`` (the same in standard errors).
+        method: ``weighted_sum`` (default), ``tchebycheff``, ``knee`` or ``topsis``.
+        preset: One of :data:`PRESETS`; ``weights``/``limits``/``method`` given here override it.
+        on: ``"test"`` (default: the test-rescored metric, so the choice is no overfit of validation)
+            or ``"valid"``.
+
+    Returns:
+        The pick, with its explanation (``Result.pick`` also attaches the study's predictor loader).
+
+    Raises:
+        NoFeasibleModelError: When no front member meets the limits (names the closest and their misses).
+        ConfigError: For unknown presets, methods, weight or limit keys.
+
+    Example:
+        >>> result.pick(preset="edge", limits={"max_latency_p95_ms": 5})  # doctest: +SKIP
+    """
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
     base = PRESETS[preset] if preset else Preset({"metric": 1.0, "latency": 1.0, "size": 1.0})
@@ -216,25 +237,36 @@ def pick_front(
         raise ConfigError(f"`method` must be one of {list(METHODS)}; got {chosen_method!r}.")
     if on not in ("test", "valid"):
         raise ConfigError(f"`on` must be 'test' or 'valid'; got {on!r}.")
+    if "degenerate" in front:
+        front = front[~front.degenerate.astype(bool)]
     if front.empty:
-        raise NoFeasibleModelError("the study has no completed trials to pick from; run the study first.")
+        raise NoFeasibleModelError(
+            "the front is empty: no completed trial beats the trivial baseline beyond noise. Run the study "
+            "longer, or check the data (target leakage, a constant target, too few validation rows)."
+        )
     front = front.reset_index(drop=True)
+    unit = noise_unit(front)
     metric_col = f"metric_{on}"
     if on == "test" and front.metric_test.isna().any():
         warnings.warn("some front members have no test score; picking on validation.", UserWarning, stacklevel=2)
         metric_col = "metric_valid"
     best_metric = front[metric_col].max() if maximize else front[metric_col].min()
-    misses = [_misses(row, lim, metric_col, best_metric, maximize) for _, row in front.iterrows()]
+    misses = [_misses(row, lim, metric_col, best_metric, maximize, unit) for _, row in front.iterrows()]
     feasible = front[[not m for m in misses]].reset_index(drop=True)
     if feasible.empty:
         raise _infeasible(front, misses, lim)
     values = feasible[[metric_col, "latency_p50_ms", "size_kb"]].to_numpy(dtype=np.float64)
-    loss = normalised_loss(values, maximize)
-    index, scores = choose(loss, [w[k] for k in OBJECTIVES], chosen_method)
-    candidates = feasible.assign(score=scores).sort_values("score", kind="stable").reset_index(drop=True)
+    loss = normalised_loss(values, maximize, unit, _offsets(lim))
+    index, scores = choose(loss, [w[k] for k in OBJECTIVE_KEYS], chosen_method)
+    scored = feasible.assign(loss_metric=loss[:, 0], loss_latency=loss[:, 1], loss_size=loss[:, 2], score=scores)
+    candidates = scored.sort_values("score", kind="stable").reset_index(drop=True)
     row = feasible.iloc[index]
-    details, text = _explain(row, front, metric_col, maximize, metric, chosen_method, preset)
+    details, text = explain(row, front, metric_col, maximize, metric, unit)
+    text += f" Chosen by {chosen_method}" + (f" with preset {preset!r}." if preset else ".")
     details.update({"weights": w, "limits": lim, "method": chosen_method, "preset": preset, "on": metric_col[7:]})
+    details["noise_unit"] = unit
+    details["settings_text"] = settings(w, lim, chosen_method, unit, metric)
+    details.update(runner_up(scored, index, w, metric_col, maximize, metric, unit, chosen_method))
     return Pick(int(row.trial), row, text, details, candidates)
 
 
@@ -256,45 +288,3 @@ def _infeasible(front: pd.DataFrame, misses: list[list[str]], limits: Mapping[st
         f"no front member meets the limits {dict(limits)}. Closest: {closest}. Relax a limit, or run the "
         "study longer (or with more compression) to find smaller or faster models."
     )
-
-
-def _explain(
-    row: pd.Series, front: pd.DataFrame, metric_col: str, maximize: bool, metric: str, method: str, preset: str | None
-) -> tuple[dict[str, Any], str]:
-    scores = front[metric_col].to_numpy(dtype=np.float64)
-    best = front.iloc[int(np.argmax(scores) if maximize else np.argmin(scores))]
-    drop = (best[metric_col] - row[metric_col]) if maximize else (row[metric_col] - best[metric_col])
-    gap = row.gap
-    details = {
-        "trial": int(row.trial),
-        "family": row.family,
-        "metric": float(row[metric_col]),
-        "most_accurate_trial": int(best.trial),
-        "metric_given_up": float(drop),
-        "latency_speedup": float(best.latency_p50_ms / row.latency_p50_ms),
-        "size_reduction": float(best.size_kb / row.size_kb),
-        "valid_test_gap": None if pd.isna(gap) else float(gap),
-        "overfit_flag": bool(not pd.isna(gap) and gap > _OVERFIT_GAP),
-    }
-    lens = "test" if metric_col == "metric_test" else "validation"
-    if int(row.trial) == int(best.trial):
-        versus = f"It is the most accurate front member on {lens}."
-    else:
-        versus = (
-            f"Against the most accurate front member (trial {int(best.trial)}, {metric} "
-            f"{best[metric_col]:.4f} on {lens}) it gives up {drop:.4f} {metric} and is "
-            f"{_ratio(row.latency_p50_ms, best.latency_p50_ms, 'faster', 'slower')} "
-            f"({row.latency_p50_ms * 1000:.0f} µs vs {best.latency_p50_ms * 1000:.0f} µs p50) and "
-            f"{_ratio(row.size_kb, best.size_kb, 'smaller', 'larger')} ({row.size_kb:.1f} KB vs {best.size_kb:.1f} KB)."
-        )
-    gap_text = (
-        ""
-        if pd.isna(gap)
-        else f" Valid/test gap {gap:+.4f}" + (" (large: may overfit)." if details["overfit_flag"] else ".")
-    )
-    text = (
-        f"Picked trial {int(row.trial)} ({row.family}, {row.n_features} features): {metric} {row[metric_col]:.4f} "
-        f"on {lens}, p50 {row.latency_p50_ms * 1000:.0f} µs, p95 {row.latency_p95_ms * 1000:.0f} µs, "
-        f"{row.size_kb:.1f} KB; by {method}" + (f" with preset {preset!r}" if preset else "") + f". {versus}{gap_text}"
-    )
-    return details, text

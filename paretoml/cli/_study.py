@@ -1,8 +1,7 @@
-"""Command-line interface: ``paretoml run`` a study file, ``paretoml front`` of a stored study."""
+"""Commands that run a study or show one: ``run``, ``worker``, ``front`` (with their tables and progress)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,24 +10,18 @@ import optuna
 import pandas as pd
 import typer
 from optuna.trial import FrozenTrial, TrialState
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
-from paretoml._cli_pick import register as register_decision_commands
+from paretoml._pick_text import fmt_kb, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
-from paretoml.exceptions import ParetoMLError
+from paretoml.cli._common import StorageArg, StudyOpt, console, reported_errors
 from paretoml.pareto import non_dominated
 
-app = typer.Typer(
-    help="Find the model to ship: the best trade-off between accuracy, latency and size.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-console = Console(width=None if sys.stdout.isatty() else 140)
+__all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -36,16 +29,16 @@ def _fmt(value: Any, pattern: str) -> str:
 
 
 def front_table(result: Result, title: str) -> Table:
-    """A rich table of the Pareto front of ``result``."""
+    """A rich table of the trustworthy Pareto front of ``result`` (µs, KB)."""
     table = Table(title=title)
     for col in (
         "trial",
         "family",
-        f"{result.metric} valid",
+        f"{result.metric} valid ± se",
         f"{result.metric} test",
-        "p50 ms",
-        "p95 ms",
-        "size KB",
+        "p50",
+        "p95",
+        "size",
         "features",
         "trees / params",
         "compression",
@@ -53,12 +46,24 @@ def front_table(result: Result, title: str) -> Table:
         table.add_column(col, justify="left" if col == "family" else "right")
     for row in result.front.itertuples(index=False):
         table.add_row(
-            str(row.trial), str(row.family), f"{row.metric_valid:.4f}",
-            _fmt(row.metric_test, "{:.4f}"),
-            f"{row.latency_p50_ms:.4f}", f"{row.latency_p95_ms:.4f}", f"{row.size_kb:.1f}",
-            str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
+            str(row.trial), str(row.family), f"{row.metric_valid:.4f} ±{row.metric_se:.4f}",
+            _fmt(row.metric_test, "{:.4f}"), fmt_us(row.latency_p50_ms), fmt_us(row.latency_p95_ms),
+            fmt_kb(row.size_kb), str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
         )  # fmt: skip
     return table
+
+
+def front_summary(result: Result) -> str:
+    """Both front sizes, and what the trustworthy front leaves out."""
+    raw = result.front_raw
+    baseline = result.baseline
+    against = "an unknown baseline" if baseline is None else f"the constant baseline ({result.metric} {baseline:.4g})"
+    return (
+        f"{len(result.front)} trustworthy of {len(raw)} non-dominated trials: {int(raw.degenerate.sum())} no better "
+        f"than {against} beyond 2 standard errors, {int((~raw.degenerate & ~raw.trustworthy).sum())} beaten "
+        "beyond noise by another member (metric within its standard error, p50 within its timing noise). "
+        "All: result.front_raw."
+    )
 
 
 def _size_count(n_trees: Any, n_params: Any) -> str:
@@ -89,6 +94,7 @@ def ranking_table(result: Result, top: int = 10) -> Table | None:
 def _print_result(result: Result) -> None:
     title = f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)"
     console.print(front_table(result, title))
+    console.print(front_summary(result))
     ranking = ranking_table(result)
     if ranking is not None:
         console.print(ranking)
@@ -112,8 +118,9 @@ class _ProgressCallback:
             front = int(non_dominated(pd.DataFrame(values).to_numpy(), maximize).sum())
             best = (max if maximize[0] else min)(v[0] for v in values)
             text += (
-                f" | front {front} | best {study.metric_names[0] if study.metric_names else 'metric'} "
-                f"{best:.4f} | fastest {min(v[1] for v in values):.4f} ms | smallest {min(v[2] for v in values):.1f} KB"
+                f" | non-dominated {front} | best {study.metric_names[0] if study.metric_names else 'metric'} "
+                f"{best:.4f} | fastest {fmt_us(min(v[1] for v in values))} "
+                f"| smallest {fmt_kb(min(v[2] for v in values))}"
             )
         elapsed = time.monotonic() - self.started
         if self.seconds is not None:
@@ -137,7 +144,6 @@ def _study_settings(
     return spec, file_budget, kwargs
 
 
-@app.command()
 def run(
     study_file: Annotated[Path, typer.Argument(help="A study YAML file, e.g. studies/breast_cancer.yaml.")],
     budget: Annotated[str | None, typer.Option(help="Override the file's budget: '90s', '5m', '50 trials'.")] = None,
@@ -148,7 +154,7 @@ def run(
     ] = None,
 ) -> None:
     """Run (or continue) the study a YAML file describes, then print its Pareto front."""
-    try:
+    with reported_errors():
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
         kwargs["workers"] = workers or kwargs.get("workers", 1)
         if kwargs["workers"] > 1 and not storage and not spec.options.get("storage_given"):
@@ -163,14 +169,10 @@ def run(
             callback = _ProgressCallback(bar, task_id, plan.seconds, plan.trials)
             result = optimize(data, plan, callbacks=[callback], **kwargs)
             bar.update(task_id, completed=total)
-    except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
     _print_result(result)
     console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
 
 
-@app.command()
 def worker(
     study_file: Annotated[Path, typer.Argument(help="The study YAML file (its data, target and settings).")],
     storage: Annotated[str | None, typer.Option(help="The shared storage URL (PostgreSQL, or a journal file).")] = None,
@@ -178,37 +180,19 @@ def worker(
     study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
 ) -> None:
     """Join a study as one more worker (from any process or machine that reaches the storage)."""
-    try:
+    with reported_errors():
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
         kwargs["workers"] = 1  # this process is one worker, whatever the file's `workers`
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
-    except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
     done = len(result.completed_trials())
     console.print(
         f"worker done: study {result.study.study_name!r} has {done} completed of {len(result.study.trials)} trials"
     )
 
 
-@app.command()
-def front(
-    storage: Annotated[str, typer.Argument(help="A study database path (studies/x.db) or an Optuna storage URL.")],
-    study: Annotated[str | None, typer.Option(help="The study name, when the storage holds several.")] = None,
-) -> None:
+def front(storage: StorageArg, study: StudyOpt = None) -> None:
     """Print the Pareto front of a stored study."""
-    try:
+    with reported_errors():
         result = load_study(storage, study)
-    except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
     _print_result(result)
-
-
-register_decision_commands(app, console)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

@@ -1,9 +1,16 @@
-"""Pure-NumPy maths of the picker: normalisation, hard limits and four scalarisation methods.
+"""Pure-NumPy scalarisation: per-objective losses on scales an outlier cannot stretch, and four methods.
 
-Objectives arrive as a matrix of raw values (metric, latency in ms, size in KB) with a flag saying
-whether the metric is maximised. Latency and size are compared on a log scale (a model twice as fast
-is as much better at 10 µs as at 10 ms). Each objective is then min-max normalised over the feasible
-candidates to a *loss* in [0, 1], 0 being the best candidate.
+Objectives arrive as a matrix of raw values (metric, latency in ms, size in KB). Each becomes a *loss*
+measured from the best candidate, 0 being the best:
+
+- metric: how much worse than the best candidate, in units of the metric's noise (its standard error
+  on the validation rows): ``(best - m) / unit``;
+- latency and size: the log ratio to the best candidate, ``ln((x + c) / (best + c))``, where ``c``
+  (default 0) is a difference too small to matter, e.g. 1% of a hard limit.
+
+Every loss is a difference to the best candidate, so a member far from the others only moves its own
+loss (a new best shifts a whole column by a constant, which no weighted sum notices); nothing is
+scaled by the range of the candidates.
 """
 
 from __future__ import annotations
@@ -17,23 +24,34 @@ __all__ = ["METHODS", "choose", "normalised_loss"]
 METHODS = ("weighted_sum", "tchebycheff", "knee", "topsis")
 
 
-def normalised_loss(values: np.ndarray, maximize_metric: bool) -> np.ndarray:
-    """Per-objective losses in [0, 1] (0 = best among the rows).
+def normalised_loss(
+    values: np.ndarray, maximize_metric: bool, metric_unit: float, offsets: Sequence[float] = (0.0, 0.0)
+) -> np.ndarray:
+    """Per-objective losses from the best row (0 = best; 1 = one noise unit, or a factor e).
 
     Args:
         values: ``(n, 3)`` raw objectives: metric, latency, size (latency and size > 0).
         maximize_metric: Whether a greater metric is better.
+        metric_unit: The metric's noise unit (> 0), e.g. the median standard error of the candidates.
+        offsets: ``c`` of latency and size, in their units: differences well below it barely count.
 
     Returns:
-        ``(n, 3)`` losses; a column where all rows are equal is all zeros.
+        ``(n, 3)`` non-negative losses.
+
+    Example:
+        >>> normalised_loss(np.array([[0.95, 0.1, 100.0], [0.93, 0.01, 10.0]]), True, 0.01).round(3).tolist()
+        [[0.0, 2.303, 2.303], [2.0, 0.0, 0.0]]
     """
-    v = np.asarray(values, dtype=np.float64).copy()
-    if maximize_metric:
-        v[:, 0] = -v[:, 0]
-    v[:, 1:] = np.log(np.maximum(v[:, 1:], 1e-12))
-    low, high = v.min(axis=0), v.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    return (v - low) / span
+    v = np.asarray(values, dtype=np.float64)
+    if not metric_unit > 0:
+        raise ValueError(f"metric_unit must be positive; got {metric_unit!r}.")
+    loss = np.empty_like(v)
+    metric = -v[:, 0] if maximize_metric else v[:, 0]
+    loss[:, 0] = (metric - metric.min()) / metric_unit
+    for j, c in zip((1, 2), offsets, strict=True):
+        shifted = np.maximum(v[:, j], 1e-12) + max(float(c), 0.0)
+        loss[:, j] = np.log(shifted / shifted.min())
+    return loss
 
 
 def _knee(loss: np.ndarray) -> int:
@@ -56,11 +74,11 @@ def choose(loss: np.ndarray, weights: Sequence[float], method: str) -> tuple[int
     """Index of the best row by ``method``, and each row's score (lower is better).
 
     Args:
-        loss: ``(n, 3)`` normalised losses from :func:`normalised_loss`.
+        loss: ``(n, 3)`` losses from :func:`normalised_loss`.
         weights: Non-negative weights of metric, latency and size (scaled to sum to 1).
         method: ``weighted_sum`` (Σ w·loss), ``tchebycheff`` (max w·loss), ``knee`` (the
             furthest-bulging trade-off; ignores weights) or ``topsis`` (closeness to the ideal
-            relative to the anti-ideal, weighted).
+            relative to the anti-ideal, the worst candidate in each objective; weighted).
 
     Returns:
         The chosen row and the scores; ties go to the first row.
@@ -73,7 +91,7 @@ def choose(loss: np.ndarray, weights: Sequence[float], method: str) -> tuple[int
         scores = (loss * w).max(axis=1) + 1e-6 * (loss @ w)  # augmented: breaks ties towards efficiency
     elif method == "topsis":
         to_best = np.linalg.norm(loss * w, axis=1)
-        to_worst = np.linalg.norm((1.0 - loss) * w, axis=1)
+        to_worst = np.linalg.norm((loss.max(axis=0) - loss) * w, axis=1)
         scores = -(to_worst / np.maximum(to_best + to_worst, 1e-12))
     elif method == "knee":
         index = _knee(loss)

@@ -1,0 +1,140 @@
+"""The words of a pick: what it gives up and gains, the settings used, the runner-up and why it lost."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["OVERFIT_GAP", "explain", "fmt_kb", "fmt_us", "runner_up", "settings"]
+
+OVERFIT_GAP = 0.02
+_LIMIT_WORDS = {
+    "max_latency_p95_ms": "p95 ≤ {}",
+    "max_latency_p50_ms": "p50 ≤ {}",
+    "max_size_kb": "size ≤ {}",
+    "min_metric": "metric ≥ {:.4g}",
+    "max_metric": "metric ≤ {:.4g}",
+    "max_metric_drop": "at most {:.4g} below the best metric",
+    "max_metric_drop_se": "at most {:.3g} standard errors below the best metric",
+}
+
+
+def fmt_us(ms: Any) -> str:
+    """A latency given in ms, in µs: ``4.3 µs``, ``87 µs``, ``15,814 µs``."""
+    us = float(ms) * 1000.0
+    return f"{us:.1f} µs" if us < 10 else f"{us:,.0f} µs"
+
+
+def fmt_kb(kb: Any) -> str:
+    """A size in KB: ``4.4 KB``, ``96 KB``, ``1,530 KB``."""
+    kb = float(kb)
+    return f"{kb:.1f} KB" if kb < 10 else f"{kb:,.0f} KB"
+
+
+def _ratio(value: float, reference: float, better: str, worse: str) -> str:
+    if value <= 0 or reference <= 0 or math.isclose(value, reference, rel_tol=1e-9):
+        return "the same"
+    return f"{reference / value:.1f}× {better}" if value < reference else f"{value / reference:.1f}× {worse}"
+
+
+def explain(
+    row: pd.Series, front: pd.DataFrame, metric_col: str, maximize: bool, metric: str, unit: float
+) -> tuple[dict[str, Any], str]:
+    """What ``row`` gives up against the front's most accurate member and what it gains, as numbers and words."""
+    scores = front[metric_col].to_numpy(dtype=np.float64)
+    best = front.iloc[int(np.argmax(scores) if maximize else np.argmin(scores))]
+    drop = (best[metric_col] - row[metric_col]) if maximize else (row[metric_col] - best[metric_col])
+    gap = row.gap
+    details = {
+        "trial": int(row.trial),
+        "family": row.family,
+        "metric": float(row[metric_col]),
+        "most_accurate_trial": int(best.trial),
+        "metric_given_up": float(drop),
+        "metric_given_up_se": float(drop / unit),
+        "latency_speedup": float(best.latency_p50_ms / row.latency_p50_ms),
+        "size_reduction": float(best.size_kb / row.size_kb),
+        "valid_test_gap": None if pd.isna(gap) else float(gap),
+        "overfit_flag": bool(not pd.isna(gap) and gap > OVERFIT_GAP),
+    }
+    lens = "test" if metric_col == "metric_test" else "validation"
+    if int(row.trial) == int(best.trial):
+        versus = f"It is the most accurate front member on {lens}."
+    else:
+        versus = (
+            f"Against the most accurate front member (trial {int(best.trial)}, {metric} "
+            f"{best[metric_col]:.4f} on {lens}) it gives up {drop:.4f} {metric} ({drop / unit:.1f} standard "
+            f"errors) and is {_ratio(row.latency_p50_ms, best.latency_p50_ms, 'faster', 'slower')} "
+            f"({fmt_us(row.latency_p50_ms)} vs {fmt_us(best.latency_p50_ms)} p50) and "
+            f"{_ratio(row.size_kb, best.size_kb, 'smaller', 'larger')} "
+            f"({fmt_kb(row.size_kb)} vs {fmt_kb(best.size_kb)})."
+        )
+    gap_text = (
+        ""
+        if pd.isna(gap)
+        else f" Valid/test gap {gap:+.4f}" + (" (large: may overfit)." if details["overfit_flag"] else ".")
+    )
+    text = (
+        f"Picked trial {int(row.trial)} ({row.family}, {row.n_features} features): {metric} {row[metric_col]:.4f} "
+        f"on {lens}, p50 {fmt_us(row.latency_p50_ms)}, p95 {fmt_us(row.latency_p95_ms)}, {fmt_kb(row.size_kb)}. "
+        f"{versus}{gap_text}"
+    )
+    return details, text
+
+
+def settings(weights: Mapping[str, float], limits: Mapping[str, float], method: str, unit: float, metric: str) -> str:
+    """The weights (as shares), the limits and the noise unit, in one line."""
+    total = sum(weights.values())
+    shares = ", ".join(f"{k} {v / total:.2f}" for k, v in weights.items())
+    words = []
+    for key, value in limits.items():
+        if key.endswith("_ms"):
+            words.append(_LIMIT_WORDS[key].format(fmt_us(value)))
+        elif key == "max_size_kb":
+            words.append(_LIMIT_WORDS[key].format(fmt_kb(value)))
+        else:
+            words.append(_LIMIT_WORDS[key].format(value))
+    return (
+        f"Weights: {shares} ({method}); limits: {'; '.join(words) if words else 'none'}; "
+        f"metric noise (1 standard error): {unit:.2g} {metric}."
+    )
+
+
+def runner_up(
+    scored: pd.DataFrame,
+    index: int,
+    weights: Mapping[str, float],
+    metric_col: str,
+    maximize: bool,
+    metric: str,
+    unit: float,
+    method: str,
+) -> dict[str, Any]:
+    """The best-scored other candidate, and the objective that cost it the pick."""
+    if len(scored) < 2:
+        return {"runner_up": None, "runner_up_text": "No runner-up: one candidate met the limits."}
+    others = scored.drop(index=scored.index[index])
+    second = others.sort_values("score", kind="stable").iloc[0]
+    chosen = scored.iloc[index]
+    total = sum(weights.values())
+    costs = {
+        key: weights[key] / total * (second[f"loss_{key}"] - chosen[f"loss_{key}"])
+        for key in ("metric", "latency", "size")
+    }
+    lost_on = max(costs, key=lambda k: costs[k])
+    delta = (second[metric_col] - chosen[metric_col]) * (1 if maximize else -1)
+    text = (
+        f"Runner-up: trial {int(second.trial)} ({second.family}): {metric} {second[metric_col]:.4f} "
+        f"({'+' if delta >= 0 else '-'}{abs(delta):.4f}, {abs(delta) / unit:.1f} standard errors "
+        f"{'better' if delta >= 0 else 'worse'}), p50 {fmt_us(second.latency_p50_ms)}, {fmt_kb(second.size_kb)}; "
+        f"score {second.score:.3g} against {chosen.score:.3g} by {method}"
+    )
+    if method in ("weighted_sum", "tchebycheff"):
+        text += f": it lost on {lost_on} (weighted loss {costs[lost_on]:+.3g})."
+    else:
+        text += "."
+    return {"runner_up": int(second.trial), "runner_up_lost_on": lost_on, "runner_up_text": text}

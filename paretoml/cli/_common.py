@@ -1,0 +1,108 @@
+"""What every command shares: the console, the one error handler, the study argument and the pick options."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from paretoml._pick import PRESETS, Pick
+from paretoml._result import Result
+from paretoml.exceptions import ConfigError, ParetoMLError
+
+__all__ = ["PickOptions", "StorageArg", "StudyOpt", "console", "reported_errors", "with_pick_options"]
+
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+StorageArg = Annotated[str, typer.Argument(help="A study database path (studies/x.db) or an Optuna storage URL.")]
+StudyOpt = Annotated[str | None, typer.Option(help="The study name, when the storage holds several.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Print a paretoml error in red and exit with status 2 (anything else is a bug and propagates)."""
+    try:
+        yield
+    except ParetoMLError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+
+
+@dataclass(frozen=True)
+class PickOptions:
+    """The command-line form of :meth:`paretoml.Result.pick`'s arguments (one block, shared by commands)."""
+
+    preset: Annotated[str | None, typer.Option(help=f"A business preset: {', '.join(sorted(PRESETS))}.")] = None
+    weights: Annotated[str | None, typer.Option(help="Weights of metric,latency,size, e.g. '0.6,0.3,0.1'.")] = None
+    method: Annotated[str | None, typer.Option(help="weighted_sum (default), tchebycheff, knee or topsis.")] = None
+    max_p95_ms: Annotated[
+        float | None, typer.Option("--max-p95-ms", help="Hard limit: p95 single-row latency in ms.")
+    ] = None
+    max_size_kb: Annotated[float | None, typer.Option("--max-size-kb", help="Hard limit: saved size in KB.")] = None
+    min_metric: Annotated[float | None, typer.Option("--min-metric", help="Hard limit: lowest acceptable metric.")] = (
+        None
+    )
+    on: Annotated[str, typer.Option(help="Score the metric on 'test' (default) or 'valid'.")] = "test"
+
+    def pick(self, result: Result) -> Pick:
+        """Pick from ``result`` with these options.
+
+        Raises:
+            ConfigError: When ``--weights`` is not three numbers (and whatever ``Result.pick`` raises).
+        """
+        parsed = None
+        if self.weights:
+            try:
+                parsed = [float(v) for v in self.weights.split(",")]
+            except ValueError as exc:
+                raise ConfigError(
+                    f"`--weights` must be three numbers like '0.6,0.3,0.1'; got {self.weights!r}."
+                ) from exc
+        limits = {
+            key: value
+            for key, value in (
+                ("max_latency_p95_ms", self.max_p95_ms),
+                ("max_size_kb", self.max_size_kb),
+                ("min_metric", self.min_metric),
+            )
+            if value is not None
+        }
+        return result.pick(weights=parsed, limits=limits or None, method=self.method, preset=self.preset, on=self.on)
+
+
+def _option_parameters() -> list[inspect.Parameter]:
+    resolved = inspect.get_annotations(PickOptions, eval_str=True)
+    return [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=resolved[f.name])
+        for f in fields(PickOptions)
+    ]
+
+
+def with_pick_options(command: F) -> F:
+    """Give ``command`` the pick options; it receives them as one ``choice: PickOptions`` argument.
+
+    Typer reads the wrapper's signature: the command's own parameters, then the shared block.
+    """
+    own = inspect.signature(command, eval_str=True)
+    shared = _option_parameters()
+    names = [p.name for p in shared]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        choice = PickOptions(**{name: kwargs.pop(name) for name in names})
+        return command(choice=choice, **kwargs)
+
+    params = [p for p in own.parameters.values() if p.name != "choice"]
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params] + shared
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper  # type: ignore[return-value]

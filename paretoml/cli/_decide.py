@@ -1,0 +1,82 @@
+"""Commands that turn a stored study into a decision: ``pick``, ``export``, ``report``, ``dashboard``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from paretoml._result import load_study
+from paretoml.cli._common import PickOptions, StorageArg, StudyOpt, console, reported_errors, with_pick_options
+
+__all__ = ["dashboard", "export", "pick", "report"]
+
+
+@with_pick_options
+def pick(storage: StorageArg, study: StudyOpt = None, *, choice: PickOptions) -> None:
+    """Pick the one model to ship from a stored study's front, and say why."""
+    with reported_errors():
+        chosen = choice.pick(load_study(storage, study))
+    console.print(str(chosen))
+
+
+@with_pick_options
+def export(
+    storage: StorageArg,
+    out: Annotated[Path, typer.Argument(help="Directory to write the predictor to.")],
+    study: StudyOpt = None,
+    trial: Annotated[int | None, typer.Option(help="Export this trial instead of picking one.")] = None,
+    *,
+    choice: PickOptions,
+) -> None:
+    """Write the picked (or a given) trial's Predictor with a model card (MODEL_CARD.md, model_card.json)."""
+    from paretoml.report import model_card, write_model_card
+
+    with reported_errors():
+        result = load_study(storage, study)
+        chosen = None
+        if trial is None:
+            chosen = choice.pick(result)
+            trial = chosen.trial
+        folder = result.predictor(trial).save(out)
+        write_model_card(model_card(result, trial, chosen), folder)
+    console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
+    if chosen is not None:
+        console.print(str(chosen))
+
+
+@with_pick_options
+def report(
+    storage: StorageArg,
+    out: Annotated[Path, typer.Argument(help="Directory for index.html and PNGs.")],
+    study: StudyOpt = None,
+    *,
+    choice: PickOptions,
+) -> None:
+    """Write an HTML report: the front (2-D and 3-D), the pick and why, the ranking, a latency breakdown."""
+    from paretoml.report import build_report
+
+    with reported_errors():
+        result = load_study(storage, study)
+        page = build_report(result, out, pick=choice.pick(result))
+    console.print(f"report written to {page}")
+
+
+def dashboard(
+    storage: StorageArg,
+    study: StudyOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
+) -> None:
+    """Serve optuna-dashboard for a stored study (artifacts included), on 127.0.0.1 by default."""
+    from optuna.artifacts import FileSystemArtifactStore
+
+    from paretoml._imports import require
+
+    with reported_errors():
+        server = require("optuna_dashboard", "paretoml dashboard")
+        result = load_study(storage, study)
+    store = FileSystemArtifactStore(str(result.artifact_dir))
+    console.print(f"optuna-dashboard for {result.study.study_name!r} on http://{host}:{port}/ (Ctrl-C to stop)")
+    server.run_server(result.study._storage, host=host, port=port, artifact_store=store)
