@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from optuna.trial import FrozenTrial
 
 from paretoml._budget import Budget
 from paretoml._prepare import MUST_MATCH, Problem, check_resumed_families, prepare, study_context
+from paretoml._progress import StudyProgress, warn_if_thin
 from paretoml._result import TEST_SCORES_ATTR, Result
 from paretoml._settings import Settings
 from paretoml.features import FeatureSelection
@@ -52,6 +54,7 @@ def optimize(
     workers: int = 1,
     compression: bool | str | Path | dict[str, Any] | list[str | Path | dict[str, Any]] | None = None,
     image_shape: tuple[int, ...] | None = None,
+    progress: bool = True,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
 
@@ -102,6 +105,9 @@ def optimize(
         workers: Processes to run trials in. With more than one, ``storage`` must be a journal file
             (``*.log``) or a server database (PostgreSQL): SQLite is not for concurrent writers. Every
             worker on a machine shares one lock, so no latency is timed while another trial trains.
+        progress: Show a live progress line on standard error (the setup stage, then trials done, time
+            left, the best metric and the running front's size). Optuna's per-trial INFO log lines are
+            quieted during the study either way.
         image_shape: ``(H, W)`` or ``(C, H, W)`` when ``data`` holds images as pixel columns (C-order);
             inferred from image arrays. Image data adds the CNN family and keeps every pixel column.
 
@@ -121,47 +127,68 @@ def optimize(
     """
     settings = Settings(**{k: v for k, v in locals().items() if k != "data"})  # every argument but data, checked
     started = time.monotonic()
-    problem = prepare(data, settings)  # intake, split, preprocessing, checks: nothing written yet
-    study = open_study(
-        open_storage(settings.storage),
-        settings.study_name,
-        directions=[problem.metric.direction, "minimize", "minimize"],
-        metric_names=[problem.metric.name, "latency_p50_ms", "size_kb"],
-        attrs=problem.attrs,
-        must_match=MUST_MATCH,
-    )
-    check_resumed_families(study, problem.spaces)
-    study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials))
-    ctx = study_context(problem)
-    ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
-    dead = fail_dead_trials(study, GRACE_SECONDS)
-    if dead:
-        warnings.warn(f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2)
-    plan = settings.plan
-    timeout = None
-    if plan.seconds is not None:
-        timeout = max(plan.seconds - (time.monotonic() - started), 1e-3)
-    helpers = _spawn_workers(problem, timeout)
-    study.optimize(
-        Objective(ctx),
-        n_trials=_share(plan.trials, settings.workers, 0),
-        timeout=timeout,
-        catch=(Exception,),
-        callbacks=list(settings.callbacks or []),
-    )
-    for proc in helpers:
-        proc.join()
-    fail_dead_trials(study, GRACE_SECONDS)  # also trials orphaned while this run went on
-    result = Result(study, problem.artifact_dir)
-    if problem.temporary:
-        result.keep_temporary(problem.artifact_dir)
-    _rescore_front(result, ctx)
-    result.record_front_sizes()
+    with StudyProgress(settings.plan, enabled=settings.progress) as display, _quiet_optuna():
+        problem = prepare(data, settings)  # intake, split, preprocessing, checks: nothing written yet
+        display.stage("opening the study...")
+        study = open_study(
+            open_storage(settings.storage),
+            settings.study_name,
+            directions=[problem.metric.direction, "minimize", "minimize"],
+            metric_names=[problem.metric.name, "latency_p50_ms", "size_kb"],
+            attrs=problem.attrs,
+            must_match=MUST_MATCH,
+        )
+        check_resumed_families(study, problem.spaces)
+        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials))
+        ctx = study_context(problem)
+        display.stage("ranking features...")
+        ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
+        dead = fail_dead_trials(study, GRACE_SECONDS)
+        if dead:
+            warnings.warn(
+                f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2
+            )
+        plan = settings.plan
+        timeout = None
+        if plan.seconds is not None:
+            timeout = max(plan.seconds - (time.monotonic() - started), 1e-3)
+        setup_seconds = time.monotonic() - started
+        helpers = _spawn_workers(problem, timeout)
+        display.start_trials()
+        study.optimize(
+            Objective(ctx),
+            n_trials=_share(plan.trials, settings.workers, 0),
+            timeout=timeout,
+            catch=(Exception,),
+            callbacks=[*(settings.callbacks or []), display],
+        )
+        display.stage(f"{display.describe()} | scoring the front on the test split...")
+        for proc in helpers:
+            proc.join()
+        fail_dead_trials(study, GRACE_SECONDS)  # also trials orphaned while this run went on
+        result = Result(study, problem.artifact_dir)
+        if problem.temporary:
+            result.keep_temporary(problem.artifact_dir)
+        _rescore_front(result, ctx)
+        result.record_front_sizes()
+    completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0
+    warn_if_thin(completed, plan, setup_seconds, display.durations)
     for family, (count, reason) in result.failed_families().items():
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
         )
     return result
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's per-trial INFO lines off while the study runs (the progress line says what they said)."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(min(max(before, optuna.logging.WARNING), optuna.logging.CRITICAL))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def _share(total: int | None, workers: int, index: int) -> int | None:

@@ -248,6 +248,12 @@ class Settings:
         "`(H, W)` or `(C, H, W)` when the columns of `data` are image pixels (C-order); inferred from image arrays",
         "–", file="image_shape", file_comment="[H, W] or [C, H, W] when the columns are image pixels (adds CNNs)",
     ))  # fmt: skip
+    progress: bool = field(default=True, metadata=_param(
+        (Instance((bool,), "a bool"),), "Pass True or False.",
+        "a live progress line on standard error (setup stage, trials, time left, best metric); Optuna's per-trial "
+        "INFO lines are quieted either way", "`True`", file="progress", file_example="true",
+        file_comment="the CLI always shows it",
+    ))  # fmt: skip
 
     def __post_init__(self) -> None:
         for param in schema()[1:]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
-import shap
 from sklearn.datasets import load_wine, make_classification
 
 import paretoml
 from paretoml import ColumnMismatchError, ConfigError
-from paretoml.features import FeatureSelection, rank_features, resolve_selection
+from paretoml.families import lightgbm_params
+from paretoml.features import FeatureSelection, _ranking, rank_features, resolve_selection
 
 
 def _sparse_signal(n_rows: int = 600, n_features: int = 40, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -44,17 +45,36 @@ def test_ranking_finds_the_signal_and_is_stable_for_a_seed() -> None:
 def test_sample_bound_holds_for_a_large_input(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = _sparse_signal(n_rows=20_000, n_features=10)
     seen: list[int] = []
-    original = shap.TreeExplainer.shap_values
+    original = _ranking.shap_values
 
-    def recording(self: Any, data: Any, *args: Any, **kwargs: Any) -> Any:
+    def recording(booster: Any, data: np.ndarray) -> np.ndarray:
         seen.append(len(data))
-        return original(self, data, *args, **kwargs)
+        return original(booster, data)
 
-    monkeypatch.setattr(shap.TreeExplainer, "shap_values", recording)
+    monkeypatch.setattr(_ranking, "shap_values", recording)
     ranking = _rank(X, y, sample_rows=300)
     assert seen == [300]
     assert ranking.rows_explained == 300
     assert set(ranking.top(3)) == {"s0", "s1", "s2"}
+
+
+@pytest.mark.parametrize(("task", "n_classes"), [("binary", 2), ("multiclass", 3), ("regression", 0)])
+def test_shap_values_are_exact_local_explanations(task: str, n_classes: int) -> None:
+    """TreeSHAP's local accuracy: a row's values plus the expected value give its raw score."""
+    X, y = load_wine(return_X_y=True)
+    target = {"binary": (y == 0).astype(int), "multiclass": y, "regression": X[:, 0]}[task]
+    params = lightgbm_params(task, n_classes, n_threads=1, seed=0, num_leaves=7, verbosity=-1)
+    booster = lgb.train(params, lgb.Dataset(X, target), 30)
+    values = _ranking.shap_values(booster, X)
+    raw = booster.predict(X, raw_score=True)
+    contrib = booster.predict(X, pred_contrib=True)
+    if task == "multiclass":
+        assert values.shape == (len(X), 3, X.shape[1])
+        expected = contrib.reshape(len(X), 3, -1)[:, :, -1]
+        np.testing.assert_allclose(values.sum(axis=2) + expected, raw, rtol=1e-9, atol=1e-9)
+    else:
+        assert values.shape == X.shape
+        np.testing.assert_allclose(values.sum(axis=1) + contrib[:, -1], raw, rtol=1e-9, atol=1e-9)
 
 
 def test_multiclass_ranking_sums_over_classes() -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import optuna
-import pandas as pd
 import typer
-from optuna.trial import FrozenTrial, TrialState
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from paretoml._api import optimize
@@ -19,7 +15,6 @@ from paretoml._pick_text import fmt_kb, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.cli._common import StorageArg, StudyOpt, console, reported_errors
-from paretoml.pareto import non_dominated
 
 __all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
@@ -100,37 +95,6 @@ def _print_result(result: Result) -> None:
         console.print(ranking)
 
 
-class _ProgressCallback:
-    """Live progress: trials done, time used, front size, best value of each objective."""
-
-    def __init__(self, progress: Progress, task_id: Any, seconds: float | None, trials: int | None) -> None:
-        self.progress, self.task_id = progress, task_id
-        self.seconds, self.trials = seconds, trials
-        self.started = time.monotonic()
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        failed = sum(t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False))
-        text = f"{len(done)} done, {failed} failed"
-        if done:
-            values = [t.values for t in done]
-            maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in study.directions]
-            front = int(non_dominated(pd.DataFrame(values).to_numpy(), maximize).sum())
-            best = (max if maximize[0] else min)(v[0] for v in values)
-            text += (
-                f" | non-dominated {front} | best {study.metric_names[0] if study.metric_names else 'metric'} "
-                f"{best:.4f} | fastest {fmt_us(min(v[1] for v in values))} "
-                f"| smallest {fmt_kb(min(v[2] for v in values))}"
-            )
-        elapsed = time.monotonic() - self.started
-        if self.seconds is not None:
-            text = f"{max(self.seconds - elapsed, 0):.0f}s left | " + text
-        elif self.trials is not None:
-            text = f"{max(self.trials - len(done) - failed, 0)} trials left | " + text
-        completed = elapsed if self.seconds is not None else len(done) + failed
-        self.progress.update(self.task_id, completed=completed, description=text)
-
-
 def _study_settings(
     study_file: Path, storage: str | None, study_name: str | None
 ) -> tuple[StudyFile, Any, dict[str, Any]]:
@@ -163,12 +127,7 @@ def run(
         data = load_data(spec.data)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         console.print(f"[bold]paretoml[/bold] study {kwargs['study_name']!r}: {spec.data}, budget {plan.describe()}")
-        total = plan.seconds if plan.seconds is not None else float(plan.trials or 1)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
-            task_id = bar.add_task("starting...", total=total)
-            callback = _ProgressCallback(bar, task_id, plan.seconds, plan.trials)
-            result = optimize(data, plan, callbacks=[callback], **kwargs)
-            bar.update(task_id, completed=total)
+        result = optimize(data, plan, **kwargs)  # shows the setup stages, then the live progress line
     _print_result(result)
     console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
 
