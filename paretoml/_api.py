@@ -36,6 +36,7 @@ from paretoml.study import (
 )
 from paretoml.study._recovery import fail_dead_trials
 from paretoml.study._storage import GRACE_SECONDS
+from paretoml.trial import Problem
 
 __all__ = ["optimize"]
 
@@ -237,21 +238,24 @@ def optimize(
         must_match=("task", "metric", "data_fingerprint", "split", "image_shape"),
     )
     study.sampler = make_sampler(sampler, seed + len(study.trials))
-    ctx = StudyContext(
+    problem = Problem(
         splits=splits,
         task=ds.task,
         classes=ds.classes,
         metric=metric_obj,
         preprocessor=Preprocessor.fit(splits.train.X, keep_all=shape is not None),
-        spaces=spaces,
         hardware=profile,
         seed=seed,
+        image_shape=shape,
+    )
+    ctx = StudyContext(
+        problem=problem,
+        spaces=spaces,
         store=artifact_store(artifact_dir),
         study_name=study_name,
         selection=selection,
         trial_timeout=trial_timeout,
         compression=squeeze,
-        image_shape=shape,
     )
     ctx.attach_ranking(study)
     dead = fail_dead_trials(study, GRACE_SECONDS)
@@ -358,7 +362,8 @@ def _rescore_front(result: Result, ctx: StudyContext) -> None:
         if str(number) in scores:
             continue
         predictor = result.predictor(int(number))
-        scores[str(number)] = ctx.score(predictor, ctx.splits.test.X, ctx.splits.test.y)
+        test = ctx.problem.splits.test
+        scores[str(number)] = ctx.problem.score(predictor, test.X, test.y)
         changed = True
     if changed:
         result.study.set_user_attr(TEST_SCORES_ATTR, scores)

@@ -121,6 +121,17 @@ class Predictor:
             raise ConfigError("predict_proba is only defined for classification; use predict().")
         return self._raw(X)
 
+    def output(self, X: Any) -> np.ndarray:
+        """What metrics score and latency times: probabilities for classification, values for regression.
+
+        Args:
+            X: As for :meth:`predict`.
+
+        Returns:
+            ``(n_rows, n_classes)`` probabilities, or ``(n_rows,)`` values.
+        """
+        return self._raw(X)
+
     def _raw(self, X: Any) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             if len(X) == 1:
