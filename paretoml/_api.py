@@ -15,9 +15,11 @@ from optuna.trial import FrozenTrial
 
 from paretoml._budget import Budget, parse_budget
 from paretoml._imports import require
+from paretoml._refit import refit_front
 from paretoml._result import TEST_SCORES_ATTR, Result
 from paretoml._version import __version__
 from paretoml.data import ImageShape, Preprocessor, image_data, intake, intake_like, make_splits
+from paretoml.data._folds import resolve_folds
 from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
@@ -29,6 +31,7 @@ from paretoml.study import (
     StudyContext,
     artifact_dir_for,
     artifact_store,
+    enqueue_warm_start,
     make_sampler,
     open_storage,
     open_study,
@@ -117,6 +120,8 @@ def optimize(
     workers: int = 1,
     compression: bool | str | Path | dict[str, Any] | list[str | Path | dict[str, Any]] | None = None,
     image_shape: tuple[int, ...] | None = None,
+    cv_folds: int | str = "auto",
+    warm_start: bool = True,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
 
@@ -169,6 +174,12 @@ def optimize(
             worker on a machine shares one lock, so no latency is timed while another trial trains.
         image_shape: ``(H, W)`` or ``(C, H, W)`` when ``data`` holds images as pixel columns (C-order);
             inferred from image arrays. Image data adds the CNN family and keeps every pixel column.
+        cv_folds: How the metric objective is validated: ``"auto"`` (4-fold cross-validation over the
+            training and validation rows when there are fewer than 4,000 of them, else the validation
+            split), 1 (the validation split) or a fold count (at least 3). Fold 0 is the validation split;
+            its model is the one timed, sized and stored. Trials record ``metric_cv_std``.
+        warm_start: Whether a new study's first trials are each family's defaults and one well-established
+            setting (all features, no compression); a resumed study does not repeat them.
 
     Returns:
         A :class:`~paretoml.Result` with ``front``, ``trials``, ``predictor(trial)`` and ``study``.
@@ -194,6 +205,7 @@ def optimize(
         "storage": storage, "study_name": study_name, "artifacts": artifacts, "sampler": sampler, "seed": seed,
         "hardware": hardware, "features": features, "valid_size": valid_size, "test_size": test_size,
         "validation": validation, "test": test, "compression": compression, "image_shape": image_shape,
+        "cv_folds": cv_folds, "warm_start": warm_start,
     }  # fmt: skip
     data, shape = image_data(data, image_shape, target=target)
     if validation is not None:
@@ -209,6 +221,7 @@ def optimize(
     squeeze = _resolve_compression(compression)
     profile = resolve_hardware(hardware)
     splits = make_splits(ds, valid_size=valid_size, test_size=test_size, seed=seed, validation=valid_ds, test=test_ds)
+    folds = resolve_folds(cv_folds, len(splits.train.y) + len(splits.valid.y))  # issue 13: validation by data size
     artifact_dir, temporary = artifact_dir_for(storage, artifacts)
     store_obj = open_storage(storage)
     attrs = {
@@ -228,6 +241,7 @@ def optimize(
         "artifact_dir": str(artifact_dir),
         "objectives": list(OBJECTIVES),
         "image_shape": None if shape is None else list(shape),
+        "cv_folds": folds,
     }
     study = open_study(
         store_obj,
@@ -235,7 +249,7 @@ def optimize(
         directions=[metric_obj.direction, "minimize", "minimize"],
         metric_names=[metric_obj.name, "latency_p50_ms", "size_kb"],
         attrs=attrs,
-        must_match=("task", "metric", "data_fingerprint", "split", "image_shape"),
+        must_match=("task", "metric", "data_fingerprint", "split", "image_shape", "cv_folds"),
     )
     study.sampler = make_sampler(sampler, seed + len(study.trials))
     problem = Problem(
@@ -247,6 +261,7 @@ def optimize(
         hardware=profile,
         seed=seed,
         image_shape=shape,
+        folds=folds,
     )
     ctx = StudyContext(
         problem=problem,
@@ -258,6 +273,8 @@ def optimize(
         compression=squeeze,
     )
     ctx.attach_ranking(study)
+    if warm_start:  # issue 13: a new study starts from strong known configurations
+        enqueue_warm_start(study, ctx.warm_start())
     dead = fail_dead_trials(study, GRACE_SECONDS)
     if dead:
         warnings.warn(f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2)
@@ -279,6 +296,8 @@ def optimize(
     if temporary:
         result.keep_temporary(artifact_dir)
     _rescore_front(result, ctx)
+    result.attach_data(problem, ctx.lock)  # predictor(trial) refits on train + valid rows
+    refit_front(result, plan.seconds)
     for family, (count, reason) in result.failed_families().items():
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
@@ -361,7 +380,7 @@ def _rescore_front(result: Result, ctx: StudyContext) -> None:
     for number in result.front["trial"].tolist():
         if str(number) in scores:
             continue
-        predictor = result.predictor(int(number))
+        predictor = result.predictor(int(number), refit=False)
         test = ctx.problem.splits.test
         scores[str(number)] = ctx.problem.score(predictor, test.X, test.y)
         changed = True

@@ -15,10 +15,13 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.trial import FrozenTrial, TrialState
 
 from paretoml._predictor import Predictor
+from paretoml._refit import refit_key, refit_rows, refit_trial
+from paretoml.measure import NO_LOCK, TimingLock
 
 if TYPE_CHECKING:
     from paretoml._picker import Pick
-from paretoml.exceptions import ConfigError
+    from paretoml.trial import Problem, Rows
+from paretoml.exceptions import ConfigError, RefitUnavailableError
 from paretoml.pareto import non_dominated
 from paretoml.study import OBJECTIVES, artifact_store, open_storage
 
@@ -48,7 +51,7 @@ class Result:
         attrs = study.user_attrs
         self.metric: str = attrs.get("metric", "metric")
         self.task: str = attrs.get("task", "")
-        self._cache: dict[int, Predictor] = {}
+        self._cache: dict[tuple[int, str], Predictor] = {}
 
     # ------------------------------------------------------------------ tables
     @property
@@ -162,32 +165,64 @@ class Result:
         return pick(self, **kwargs)
 
     # ------------------------------------------------------------------ predictors
-    def predictor(self, trial: int | np.integer | FrozenTrial) -> Predictor:
-        """The served Predictor of a completed trial, loaded from the study's artifacts.
+    def predictor(self, trial: int | np.integer | FrozenTrial, refit: bool | str = True) -> Predictor:
+        """The served Predictor of a completed trial.
 
         Args:
             trial: A trial number (e.g. ``result.front.trial.iloc[0]``) or a FrozenTrial.
+            refit: True (default): the trial's configuration refit on train + validation rows, scored
+                on the test split (see :mod:`paretoml._refit`); False: the search-time model, fitted on
+                the training split; ``"all"``: refit on every row, test included (no honest test score).
+                A refit is stored in the study the first time, and loaded from it afterwards.
 
         Raises:
-            ConfigError: When the trial does not exist or has no stored predictor.
+            ConfigError: When the trial does not exist or has no stored predictor, or ``refit`` is invalid.
+            RefitUnavailableError: When the refit is not stored and this result has no data to refit on
+                (it came from :func:`load_study`).
         """
         number = trial.number if isinstance(trial, FrozenTrial) else int(trial)
-        if number in self._cache:
-            return self._cache[number]
+        rows = refit_rows(refit)
+        key = (number, rows or "search")
+        if key in self._cache:
+            return self._cache[key]
         trials = self.study.get_trials(deepcopy=False)
         if not 0 <= number < len(trials):
             raise ConfigError(f"`trial` {number} does not exist; the study has trials 0..{len(trials) - 1}.")
-        artifact_id = trials[number].user_attrs.get("artifact_id")
-        if trials[number].state != TrialState.COMPLETE or not artifact_id:
+        frozen = trials[number]
+        artifact_id = frozen.user_attrs.get("artifact_id")
+        if frozen.state != TrialState.COMPLETE or not artifact_id:
             raise ConfigError(
-                f"trial {number} is {trials[number].state.name} and has no stored predictor; pick a "
+                f"trial {number} is {frozen.state.name} and has no stored predictor; pick a "
                 "COMPLETE trial, e.g. from result.front."
             )
+        if rows is not None:
+            stored = self.study.user_attrs.get(refit_key(number, rows))
+            if stored is not None:
+                artifact_id = stored["artifact_id"]
+            else:
+                predictor = self._refit(frozen, rows)
+                self._cache[key] = predictor
+                return predictor
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "predictor.zip"
             download_artifact(artifact_store=self._store, file_path=str(archive), artifact_id=artifact_id)
             predictor = Predictor.load(archive)
-        self._cache[number] = predictor
+        self._cache[key] = predictor
+        return predictor
+
+    def attach_data(self, problem: Problem, lock: TimingLock | None = None) -> None:
+        """Give this result the study's prepared data, so that :meth:`predictor` can refit trials."""
+        self._problem, self._lock = problem, lock
+
+    def _refit(self, trial: FrozenTrial, rows: Rows) -> Predictor:
+        problem = getattr(self, "_problem", None)
+        if problem is None:
+            raise RefitUnavailableError(
+                f"trial {trial.number} has no stored refit on {rows!r} rows, and this result has no data to refit "
+                "on (it was loaded with load_study). Use `refit=False` for the search-time model, or run "
+                "optimize(...) again on the same storage (the study resumes) and call predictor() on its result."
+            )
+        predictor, _ = refit_trial(self.study, trial, problem, self._store, rows, lock=self._lock or NO_LOCK)
         return predictor
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ __all__ = [
     "MissingDependencyError",
     "NoFeasibleModelError",
     "ParetoMLError",
+    "RefitUnavailableError",
     "SearchSpaceError",
     "TrialTimeoutError",
 ]
@@ -53,3 +54,7 @@ class NoFeasibleModelError(ParetoMLError):
 
 class TrialTimeoutError(ParetoMLError):
     """A trial ran past its time limit (``optimize(trial_timeout=...)``); it is recorded as FAIL."""
+
+
+class RefitUnavailableError(ConfigError):
+    """A refit Predictor was asked for, none is stored, and the data to refit on is not at hand."""

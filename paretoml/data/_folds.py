@@ -16,7 +16,12 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from paretoml.exceptions import ConfigError
 
-__all__ = ["Fold", "holdout_and_folds", "refit_fold"]
+__all__ = ["CV_FOLDS", "SMALL_DATA_ROWS", "Fold", "holdout_and_folds", "refit_fold", "resolve_folds"]
+
+#: Below this many training + validation rows, ``cv_folds="auto"`` cross-validates the metric.
+SMALL_DATA_ROWS = 4000
+#: Folds of ``"auto"`` cross-validation: with the default 60/20/20 split every fold holds 20% of the rows.
+CV_FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -80,3 +85,24 @@ def refit_fold(n_train: int, n_valid: int, n_test: int, rows: str) -> Fold:
     if rows == "all":
         return Fold(rows, np.arange(n_train + n_valid + n_test), valid, test[:0])
     raise ConfigError(f"`refit` rows must be 'train+valid' or 'all'; got {rows!r}.")
+
+
+def resolve_folds(spec: int | str, n_rows: int) -> int:
+    """The fold count for ``optimize(cv_folds=...)``.
+
+    Args:
+        spec: ``"auto"`` (:data:`CV_FOLDS` folds below :data:`SMALL_DATA_ROWS` training + validation rows,
+            else a holdout), 1 (holdout on the validation split) or a fold count of at least 3.
+        n_rows: Training + validation rows.
+
+    Raises:
+        ConfigError: For any other value.
+    """
+    if spec == "auto":
+        return CV_FOLDS if n_rows < SMALL_DATA_ROWS else 1
+    if isinstance(spec, bool) or not isinstance(spec, int) or spec == 2 or not 1 <= spec <= 20:
+        raise ConfigError(
+            f"`cv_folds` must be 'auto', 1 (holdout on the validation split) or a fold count from 3 to 20; "
+            f"got {spec!r}."
+        )
+    return spec

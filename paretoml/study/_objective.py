@@ -16,6 +16,7 @@ from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import MachineLock
 from paretoml.spaces import SearchSpace
 from paretoml.study._recovery import WORKER_ATTR, worker_id
+from paretoml.study._warm import warm_start_params
 from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
 
 __all__ = ["Objective", "StudyContext"]
@@ -77,6 +78,24 @@ class StudyContext:
             low = min(self.selection.min_features, n_all)
             k = trial.suggest_int("n_features", low, n_all, log=True) if low < n_all else n_all
         return self.ranking.top(k)
+
+    def warm_start(self) -> list[dict[str, Any]]:
+        """The study's warm-start trials (see :mod:`paretoml.study._warm`): strong defaults, all features."""
+        n_all: int | None = None
+        if self.ranking is not None:
+            n = len(self.ranking.features)
+            if self.selection.sizes is not None:
+                n_all = max(min(s, n) for s in self.selection.sizes)
+            elif min(self.selection.min_features, n) < n:
+                n_all = n
+        families = {name: get_family(name) for name in self.spaces}
+        return warm_start_params(
+            self.spaces,
+            self.compression,
+            n_all,
+            {name: f.compression_space for name, f in families.items()},
+            frozenset(name for name, f in families.items() if f.needs_images),
+        )
 
     def suggest(self, trial: optuna.Trial, started: float) -> TrialConfig:
         """Sample one configuration: family, hyperparameters, kept features, compression settings."""
