@@ -274,7 +274,7 @@ def optimize(
     )
     ctx.attach_ranking(study)
     if warm_start:  # issue 13: a new study starts from strong known configurations
-        enqueue_warm_start(study, ctx.warm_start())
+        enqueue_warm_start(study, ctx.warm_start(), plan.trials)
     dead = fail_dead_trials(study, GRACE_SECONDS)
     if dead:
         warnings.warn(f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2)

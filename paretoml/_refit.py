@@ -13,6 +13,7 @@ no honest test score.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = ["REFIT_ROWS", "refit_front", "refit_key", "refit_rows", "refit_trial"
 
 REFIT_ROWS: tuple[str, ...] = ("train+valid", "all")
 _KEY = "refit_{rows}_{number}"
+_TIME_SHARE = 0.10  # of a time budget, spent at most on refits past the most accurate member
 
 
 def refit_rows(refit: bool | str) -> Rows | None:
@@ -128,16 +130,19 @@ def refit_trial(
 
 
 def refit_front(result: Result, budget_s: float | None) -> list[int]:
-    """Refit the front's most accurate members at the end of ``optimize``, so that they ship refit.
+    """Refit front members at the end of ``optimize``, so that they ship refit (also from a stored study).
 
-    The most accurate member is always refit (it is what an accuracy comparison ships); further members,
-    in order of validation metric, while the refits have taken less than 5% of the time budget (none
-    more for a trial-count budget). Any other trial is refit on first use by ``result.predictor``.
+    With a trial-count budget (no time limit) every front member is refit: a refit costs about one
+    trial, like the front's test re-scoring, and a study loaded later (CLI ``export``, a pick with any
+    weights) then has a refit for whatever it picks. With a time budget the most accurate member is
+    always refit (what an accuracy comparison ships), then further members in order of validation
+    metric while the refits have taken less than 10% of the budget. Any other trial is refit on first
+    use by ``result.predictor`` when the result holds the data.
 
     Returns:
         The trial numbers refit.
     """
-    allowance = 0.0 if budget_s is None else 0.05 * budget_s
+    allowance = math.inf if budget_s is None else _TIME_SHARE * budget_s
     started = time.perf_counter()
     done: list[int] = []
     for number in result.front["trial"].tolist():

@@ -101,14 +101,17 @@ def warm_start_params(
     return out
 
 
-def enqueue_warm_start(study: optuna.Study, params: list[dict[str, Any]]) -> int:
+def enqueue_warm_start(study: optuna.Study, params: list[dict[str, Any]], max_trials: int | None = None) -> int:
     """Enqueue ``params`` once per study: not on a study that has trials or was warm-started before.
+
+    At most ``max_trials`` are enqueued (a trial-count budget), so that none is left waiting.
 
     Returns:
         The number of trials enqueued.
     """
     if study.user_attrs.get(WARM_ATTR) or study.trials:
         return 0
+    params = params if max_trials is None else params[:max_trials]
     study.set_user_attr(WARM_ATTR, len(params))
     for p in params:
         study.enqueue_trial(p, skip_if_exists=True)
