@@ -18,8 +18,6 @@ Results: ``results/cnn_digits.{json,md}``. Run: ``python benchmarks/cnn.py [budg
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,10 +29,8 @@ from sklearn.datasets import load_digits
 
 import paretoml
 from paretoml import Predictor
-from paretoml.compression import CNNTeacher, after_fit, before_fit
-from paretoml.compression._base import CompressionContext
-from paretoml.data import Preprocessor, image_data, intake, make_splits
-from paretoml.families import FitData, get_family
+from paretoml.families import get_family
+from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
 
 ARCHS = {
     "tiny (4-8, gap)": {"n_blocks": 2, "channels": 4},
@@ -53,22 +49,15 @@ VARIANTS = {
 }
 
 
-def _setup() -> tuple[FitData, Preprocessor, np.ndarray, np.ndarray]:
+def _setup() -> tuple[Problem, np.ndarray, np.ndarray]:
     d = load_digits()
-    (frame, y), shape = image_data((d.images, d.target), None, target=None)
-    ds = intake((frame, y))
-    sp = make_splits(ds, seed=0)
-    pre = Preprocessor.fit(sp.train.X, keep_all=True)
-    data = FitData(pre.transform_frame(sp.train.X), sp.train.y, pre.transform_frame(sp.valid.X), sp.valid.y, [],
-                   ds.task, len(ds.classes), 1, 0, image_shape=shape)  # fmt: skip
-    test_images = sp.test.X.to_numpy(dtype=np.float64).reshape(-1, 8, 8)
-    return data, pre, test_images, sp.test.y
+    problem = Problem.from_data((d.images, d.target), seed=0, n_threads=1)
+    test_images = problem.splits.test.X.to_numpy(dtype=np.float64).reshape(-1, 8, 8)
+    return problem, test_images, problem.splits.test.y
 
 
-def _size_and_accuracy(pred: Predictor, images: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        files = pred.save_zip(Path(tmp) / "p.zip")
-    return {"test_accuracy": float((pred.predict(images) == y).mean()), "size_bytes": sum(files.values())}
+def _size_and_accuracy(out: TrialOutcome, images: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    return {"test_accuracy": float((out.predictor.predict(images) == y).mean()), "size_bytes": out.size.saved_bytes}
 
 
 def _timings(preds: list[Predictor], images: np.ndarray, rounds: int = 3) -> list[dict[str, float]]:
@@ -79,8 +68,8 @@ def _timings(preds: list[Predictor], images: np.ndarray, rounds: int = 3) -> lis
     for _ in range(rounds):
         for i, pred in enumerate(preds):
             pred.set_threads(1)
-            singles[i].append(time_calls(pred.predict_proba, list(images[:200]), repeats=700)["p50_us"])
-            batches[i].append(time_calls(pred.predict_proba, batch, repeats=15, warmup=3)["p50_us"] / 1000)
+            singles[i].append(time_calls(pred.output, list(images[:200]), repeats=700)["p50_us"])
+            batches[i].append(time_calls(pred.output, batch, repeats=15, warmup=3)["p50_us"] / 1000)
     return [
         {"p50_us_1": float(np.median(a)), "p50_ms_1000": float(np.median(b))}
         for a, b in zip(singles, batches, strict=True)
@@ -88,26 +77,19 @@ def _timings(preds: list[Predictor], images: np.ndarray, rounds: int = 3) -> lis
 
 
 def variants() -> list[dict[str, Any]]:
-    data, pre, images, y = _setup()
-    classes = np.arange(10)
-    teacher = CNNTeacher(data)
+    problem, images, y = _setup()
     rows, preds = [], []
     for name, arch in ARCHS.items():
         for variant, settings in VARIANTS.items():
-            ctx = CompressionContext(dict(settings), "cnn", teacher=teacher)
-            fit_data, params = before_fit(data, {**TRAINING, **arch}, ctx)
-            model = after_fit(get_family("cnn").fit(fit_data, params), fit_data, ctx)
-            pred = Predictor(pre, model, task="multiclass", classes=classes, image_shape=(1, 8, 8))
-            rows.append({"arch": name, "variant": variant, "n_params": model.stats()["n_params"],
-                         **_size_and_accuracy(pred, images, y)})  # fmt: skip
-            preds.append(pred)
+            out = run_trial(problem, TrialConfig("cnn", {**TRAINING, **arch}, compression=dict(settings)))
+            rows.append({"arch": name, "variant": variant, "n_params": out.size.stats["n_params"],
+                         **_size_and_accuracy(out, images, y)})  # fmt: skip
+            preds.append(out.predictor)
     for family, params in (("lightgbm", {"n_estimators": 200}), ("xgboost", {"n_estimators": 200})):
-        flat = FitData(data.X_train, data.y_train, data.X_valid, data.y_valid, [], "multiclass", 10, 1, 0)
-        pred = Predictor(pre, get_family(family).fit(flat, params), task="multiclass", classes=classes,
-                         image_shape=(1, 8, 8))  # fmt: skip
+        out = run_trial(problem, TrialConfig(family, params))
         rows.append({"arch": f"{family} (200 rounds, reference)", "variant": "plain", "n_params": None,
-                     **_size_and_accuracy(pred, images, y)})  # fmt: skip
-        preds.append(pred)
+                     **_size_and_accuracy(out, images, y)})  # fmt: skip
+        preds.append(out.predictor)
     for row, timing in zip(rows, _timings(preds, images), strict=True):
         row.update(timing)
     base: dict[str, Any] = {}
@@ -119,7 +101,7 @@ def variants() -> list[dict[str, Any]]:
         row["latency_ratio"] = row["p50_us_1"] / base["p50_us_1"]
         row["batch_ratio"] = row["p50_ms_1000"] / base["p50_ms_1000"]
         row["size_ratio"] = row["size_bytes"] / base["size_bytes"]
-    _, described = teacher.predictions()
+    _, described = problem.teacher(get_family("cnn"), problem.search_folds[0]).predictions()
     rows.append({"arch": "teacher", "variant": "plain", **described})
     return rows
 

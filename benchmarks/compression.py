@@ -19,33 +19,29 @@ from _common import dataset, machine, time_calls, write_results
 
 import paretoml
 from paretoml import Predictor
-from paretoml.data import Preprocessor, intake, make_splits
-from paretoml.families import FitData, get_family
+from paretoml.families import get_family
 from paretoml.serving import compiled
+from paretoml.trial import Problem
 
 BATCHES = [1, 10, 100, 1000]
 RUNTIMES = ["native", "tl2cgen", "tl2cgen-q"]
 
 
 def runtimes(name: str) -> list[dict[str, Any]]:
-    X, y = dataset(name)
-    ds = intake((X, y))
-    sp = make_splits(ds, seed=0)
-    pre = Preprocessor.fit(sp.train.X)
-    data = FitData(pre.transform_frame(sp.train.X), sp.train.y, pre.transform_frame(sp.valid.X), sp.valid.y,
-                   pre.cat_indices, ds.task, len(ds.classes), 1, 0)  # fmt: skip
-    test = sp.test.X.reset_index(drop=True)
-    serve = "predict" if ds.task == "regression" else "predict_proba"
+    problem = Problem.from_data(dataset(name), seed=0, n_threads=1)
+    pre, task, classes = problem.preprocessor, problem.task, problem.classes
+    data = problem.fit_data(fold=problem.search_folds[0], keep=None, seed=0)
+    test = problem.splits.test.X.reset_index(drop=True)
     rows = []
     for family, params in (("lightgbm", {"n_estimators": 200, "num_leaves": 31}),
                            ("xgboost", {"n_estimators": 200, "max_depth": 6})):  # fmt: skip
         native = get_family(family).fit(data, params)
-        reference = getattr(Predictor(pre, native, task=ds.task, classes=ds.classes), serve)(test)
+        reference = Predictor(pre, native, task=task, classes=classes).output(test)
         base: dict[int, float] = {}
         for runtime in RUNTIMES:
             model = compiled(native, runtime, n_threads=1)
-            pred = Predictor(pre, model, task=ds.task, classes=ds.classes).set_threads(1)
-            call = getattr(pred, serve)
+            pred = Predictor(pre, model, task=task, classes=classes).set_threads(1)
+            call = pred.output
             entry: dict[str, Any] = {"family": family, "runtime": runtime,
                                      "max_deviation": float(np.max(np.abs(call(test) - reference)))}  # fmt: skip
             stats = model.stats()

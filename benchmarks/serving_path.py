@@ -20,8 +20,8 @@ import pandas as pd
 from _common import dataset, machine, time_calls, write_results
 
 from paretoml import Predictor
-from paretoml.data import Preprocessor, intake, make_splits
-from paretoml.families import FitData, get_family
+from paretoml.families import get_family
+from paretoml.trial import Problem
 
 DATASETS = ["breast_cancer", "orange_juice", "credit_default", "ames_housing", "nyc_flights"]
 BATCHES = [1, 10, 100, 1000]
@@ -65,34 +65,32 @@ def _flaml_model(X: pd.DataFrame, y: np.ndarray, task: str) -> Any:
 
 def bench(name: str) -> dict[str, object]:
     X, y = dataset(name)
-    ds = intake((X, y))
-    sp = make_splits(ds, seed=0)
-    pre = Preprocessor.fit(sp.train.X)
-    enc_train, enc_valid = pre.transform_frame(sp.train.X), pre.transform_frame(sp.valid.X)
-    fit = FitData(enc_train, sp.train.y, enc_valid, sp.valid.y, pre.cat_indices, ds.task, len(ds.classes), 1, 0)
+    problem = Problem.from_data((X, y), seed=0, n_threads=1)
+    sp, pre, task, classes = problem.splits, problem.preprocessor, problem.task, problem.classes
+    fit = problem.fit_data(fold=problem.search_folds[0], keep=None, seed=0)
     params = {"n_estimators": 100, "num_leaves": 31}
     test = sp.test.X.reset_index(drop=True)
     rows = [test.iloc[[i]] for i in range(min(200, len(test)))]
     dicts = [r.iloc[0].to_dict() for r in rows]
     encoded = [pre.transform_frame(r) for r in rows]
-    serve = "predict" if ds.task == "regression" else "predict_proba"
-    out: dict[str, object] = {"dataset": name, "rows": len(X), "columns": X.shape[1], "task": ds.task}
+    serve = "predict" if task == "regression" else "predict_proba"
+    out: dict[str, object] = {"dataset": name, "rows": len(X), "columns": X.shape[1], "task": task}
 
     lgbm = get_family("lightgbm").fit(fit, params)
-    pred = Predictor(pre, lgbm, task=ds.task, classes=ds.classes).set_threads(1)
+    pred = Predictor(pre, lgbm, task=task, classes=classes).set_threads(1)
     booster = lgbm.booster  # type: ignore[attr-defined]
     bare = time_calls(lambda r: booster.predict(r, num_threads=1), encoded)
     frame = time_calls(getattr(pred, serve), rows)
     as_dict = time_calls(getattr(pred, serve), dicts)
-    wrapper_cls = lgb.LGBMRegressor if ds.task == "regression" else lgb.LGBMClassifier
+    wrapper_cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
     wrapper = wrapper_cls(n_estimators=100, num_leaves=31, n_jobs=1, verbose=-1)
     wrapper.fit(_sklearn_frame(sp.train.X), sp.train.y)
     skl_rows = [_sklearn_frame(test).iloc[[i]] for i in range(len(rows))]
     sklearn = time_calls(getattr(wrapper, serve), skl_rows, repeats=500)
-    pipeline = _sklearn_pipeline(sp.train.X, ds.task).fit(sp.train.X, sp.train.y)
+    pipeline = _sklearn_pipeline(sp.train.X, task).fit(sp.train.X, sp.train.y)
     pipe_serve = getattr(pipeline, serve)
     pipe = time_calls(pipe_serve, rows, repeats=300)
-    flaml_serve = _flaml_model(sp.train.X, sp.train.y, ds.task)
+    flaml_serve = _flaml_model(sp.train.X, sp.train.y, task)
     flaml = time_calls(flaml_serve, rows, repeats=200) if flaml_serve is not None else None
     out["lightgbm_single_row"] = {
         "booster_predict_encoded": bare,
@@ -125,7 +123,7 @@ def bench(name: str) -> dict[str, object]:
     out["lightgbm_batches"] = batches
 
     xgbm = get_family("xgboost").fit(fit, {"n_estimators": 100, "max_depth": 6})
-    xpred = Predictor(pre, xgbm, task=ds.task, classes=ds.classes).set_threads(1)
+    xpred = Predictor(pre, xgbm, task=task, classes=classes).set_threads(1)
     xb = xgbm.booster  # type: ignore[attr-defined]
     x_bare = time_calls(lambda r: xb.inplace_predict(r), encoded, repeats=1000)
     x_frame = time_calls(getattr(xpred, serve), rows, repeats=1000)

@@ -14,13 +14,14 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
 from paretoml._budget import Budget
-from paretoml._prepare import MUST_MATCH, Problem, check_resumed_families, prepare, study_context
+from paretoml._prepare import MUST_MATCH, PreparedStudy, check_resumed_families, prepare, study_context
 from paretoml._progress import StudyProgress, warn_if_thin
+from paretoml._refit import refit_front
 from paretoml._result import TEST_SCORES_ATTR, Result
 from paretoml._settings import Settings
 from paretoml.features import FeatureSelection
 from paretoml.measure import Hardware
-from paretoml.study import Objective, StudyContext, make_sampler, open_storage, open_study
+from paretoml.study import Objective, StudyContext, enqueue_warm_start, make_sampler, open_storage, open_study
 from paretoml.study._recovery import fail_dead_trials
 from paretoml.study._storage import GRACE_SECONDS
 
@@ -54,6 +55,8 @@ def optimize(
     workers: int = 1,
     compression: bool | str | Path | dict[str, Any] | list[str | Path | dict[str, Any]] | None = None,
     image_shape: tuple[int, ...] | None = None,
+    cv_folds: int | str = "auto",
+    warm_start: bool = True,
     progress: bool = True,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
@@ -110,6 +113,12 @@ def optimize(
             quieted during the study either way.
         image_shape: ``(H, W)`` or ``(C, H, W)`` when ``data`` holds images as pixel columns (C-order);
             inferred from image arrays. Image data adds the CNN family and keeps every pixel column.
+        cv_folds: How the metric objective is validated: ``"auto"`` (4-fold cross-validation over the
+            training and validation rows when there are fewer than 4,000 of them, else the validation
+            split), 1 (the validation split) or a fold count (at least 3). Fold 0 is the validation split;
+            its model is the one timed, sized and stored. Trials record ``metric_cv_std``.
+        warm_start: Whether a new study's first trials are each family's defaults and one well-established
+            setting (all features, no compression); a resumed study does not repeat them.
 
     Returns:
         A :class:`~paretoml.Result` with ``front``, ``trials``, ``predictor(trial)`` and ``study``.
@@ -143,6 +152,8 @@ def optimize(
         ctx = study_context(problem)
         display.stage("ranking features...")
         ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
+        if settings.warm_start:  # a new study starts from strong known configurations (enqueued once)
+            enqueue_warm_start(study, ctx.warm_start(), settings.plan.trials)
         dead = fail_dead_trials(study, GRACE_SECONDS)
         if dead:
             warnings.warn(
@@ -171,6 +182,9 @@ def optimize(
             result.keep_temporary(problem.artifact_dir)
         _rescore_front(result, ctx)
         result.record_front_sizes()
+        result.attach_data(ctx.problem, ctx.lock)  # predictor(trial) refits on train + valid rows
+        display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
+        refit_front(result, plan.seconds)
     completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0
     warn_if_thin(completed, plan, setup_seconds, display.durations)
     for family, (count, reason) in result.failed_families().items():
@@ -198,7 +212,7 @@ def _share(total: int | None, workers: int, index: int) -> int | None:
     return total // workers + (1 if index < total % workers else 0)
 
 
-def _spawn_workers(problem: Problem, timeout: float | None) -> list[Any]:
+def _spawn_workers(problem: PreparedStudy, timeout: float | None) -> list[Any]:
     """Start ``workers - 1`` processes that run trials of the same study; this process is the last.
 
     Each receives the prepared problem (settings, split rows, preprocessing, spaces) and runs trials
@@ -220,7 +234,7 @@ def _spawn_workers(problem: Problem, timeout: float | None) -> list[Any]:
     return procs
 
 
-def _worker(problem: Problem, trials: int | None, timeout: float | None) -> None:
+def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -> None:
     """Run trials of the study the parent process opened (its attrs and ranking are already stored)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     s = problem.settings
@@ -240,8 +254,9 @@ def _rescore_front(result: Result, ctx: StudyContext) -> None:
     for number in sorted(set(result.front.trial) | set(result.front_raw.trial)):
         if str(number) in scores:
             continue
-        predictor = result.predictor(int(number))
-        scores[str(number)] = ctx.score(predictor, ctx.splits.test.X, ctx.splits.test.y)
+        predictor = result.predictor(int(number), refit=False)
+        test = ctx.problem.splits.test
+        scores[str(number)] = ctx.problem.score(predictor, test.X, test.y)
         changed = True
     if changed:
         result.study.set_user_attr(TEST_SCORES_ATTR, scores)

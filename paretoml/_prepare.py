@@ -1,7 +1,7 @@
 """From validated settings and data to the prepared facts of a study, checked before anything is written.
 
 :func:`prepare` does the intake, split and preprocessing fit once; the study process and every worker
-process build their trial context from the same :class:`Problem` (:func:`study_context`).
+process build their trial context from the same :class:`PreparedStudy` (:func:`study_context`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from paretoml._imports import require
 from paretoml._settings import Settings
 from paretoml._version import __version__
 from paretoml.data import ImageShape, Preprocessor, Splits, image_data, intake, intake_like, make_splits
+from paretoml.data._folds import resolve_folds
 from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
@@ -26,8 +27,9 @@ from paretoml.measure import Hardware, Metric, baseline_score, get_metric, resol
 from paretoml.spaces import SearchSpace, default_space_path, load_space
 from paretoml.study import OBJECTIVES, StudyContext, artifact_dir_for, artifact_store, storage_url
 from paretoml.study._storage import check_artifact_dir, check_storage
+from paretoml.trial import Problem
 
-__all__ = ["Problem", "check_resumed_families", "prepare", "study_context"]
+__all__ = ["PreparedStudy", "check_resumed_families", "prepare", "study_context"]
 
 DEFAULT_FAMILIES = ("lightgbm", "xgboost")
 COMPRESSION_SPACES = ("compression", "cnn_compression")
@@ -36,7 +38,7 @@ MUST_MATCH = ("task", "metric", "data_fingerprint", "split", "image_shape")  # a
 
 
 @dataclass(frozen=True)
-class Problem:
+class PreparedStudy:
     """What every process of a study needs to run trials: settings, rows, and what was derived from them.
 
     Built once by :func:`prepare`; worker processes receive it (the rows travel as the split) and
@@ -58,13 +60,13 @@ class Problem:
     temporary: bool
     attrs: dict[str, Any]
 
-    def for_worker(self) -> Problem:
+    def for_worker(self) -> PreparedStudy:
         """A copy to send to a worker process: without the callbacks (functions of this process) and the
         user's validation/test sets (already in the split)."""
         return replace(self, settings=replace(self.settings, callbacks=None, validation=None, test=None, workers=1))
 
 
-def prepare(data: Any, s: Settings) -> Problem:
+def prepare(data: Any, s: Settings) -> PreparedStudy:
     """Check everything about a call that can be checked without running a trial, and derive the problem.
 
     Writes nothing (except a temporary artifacts folder for an in-memory study).
@@ -115,8 +117,9 @@ def prepare(data: Any, s: Settings) -> Problem:
         "objectives": list(OBJECTIVES),
         "metric_baseline": baseline_score(metric, splits.train.y, splits.valid.y, ds.classes, ds.task),
         "image_shape": None if shape is None else list(shape),
+        "cv_folds": resolve_folds(s.cv_folds, len(splits.train.y) + len(splits.valid.y)),  # validation by size
     }
-    return Problem(
+    return PreparedStudy(
         settings=s,
         task=ds.task,
         classes=ds.classes,
@@ -134,24 +137,28 @@ def prepare(data: Any, s: Settings) -> Problem:
     )
 
 
-def study_context(problem: Problem) -> StudyContext:
-    """The per-process trial context (artifact store, machine lock, latency rows) of a prepared problem."""
-    s = problem.settings
-    return StudyContext(
-        splits=problem.splits,
-        task=problem.task,
-        classes=problem.classes,
-        metric=problem.metric,
-        preprocessor=problem.preprocessor,
-        spaces=problem.spaces,
-        hardware=problem.hardware,
+def study_context(prepared: PreparedStudy) -> StudyContext:
+    """The per-process trial context (the trial problem, artifact store, machine lock) of a prepared study."""
+    s = prepared.settings
+    problem = Problem(
+        splits=prepared.splits,
+        task=prepared.task,
+        classes=prepared.classes,
+        metric=prepared.metric,
+        preprocessor=prepared.preprocessor,
+        hardware=prepared.hardware,
         seed=s.seed,
-        store=artifact_store(problem.artifact_dir),
+        image_shape=prepared.image_shape,
+        folds=prepared.attrs["cv_folds"],
+    )
+    return StudyContext(
+        problem=problem,
+        spaces=prepared.spaces,
+        store=artifact_store(prepared.artifact_dir),
         study_name=s.study_name,
-        selection=problem.selection,
+        selection=prepared.selection,
         trial_timeout=s.trial_timeout,
-        compression=problem.compression,
-        image_shape=problem.image_shape,
+        compression=prepared.compression,
     )
 
 

@@ -7,7 +7,7 @@ import tempfile
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -16,10 +16,14 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.trial import FrozenTrial, TrialState
 
 from paretoml._pick import Pick, pick_front
-from paretoml.exceptions import ConfigError
-from paretoml.measure import analytic_metric_se, fallback_baseline, latency_noise_ms
+from paretoml._refit import refit_key, refit_rows, refit_trial
+from paretoml.exceptions import ConfigError, RefitUnavailableError
+from paretoml.measure import NO_LOCK, TimingLock, analytic_metric_se, fallback_baseline, latency_noise_ms
 from paretoml.pareto import beyond_baseline, front_masks
 from paretoml.serving import Predictor
+
+if TYPE_CHECKING:
+    from paretoml.trial import Problem, Rows
 from paretoml.study import OBJECTIVES, artifact_store, open_storage
 
 __all__ = ["BASELINE_ATTR", "DEGENERATE_Z", "Result", "load_study"]
@@ -56,7 +60,7 @@ class Result:
         attrs = study.user_attrs
         self.metric: str = attrs.get("metric", "metric")
         self.task: str = attrs.get("task", "")
-        self._cache: dict[int, Predictor] = {}
+        self._cache: dict[tuple[int, str], Predictor] = {}
 
     # ------------------------------------------------------------------ tables
     @property
@@ -250,32 +254,64 @@ class Result:
         return chosen
 
     # ------------------------------------------------------------------ predictors
-    def predictor(self, trial: int | np.integer | FrozenTrial) -> Predictor:
-        """The served Predictor of a completed trial, loaded from the study's artifacts.
+    def predictor(self, trial: int | np.integer | FrozenTrial, refit: bool | str = True) -> Predictor:
+        """The served Predictor of a completed trial.
 
         Args:
             trial: A trial number (e.g. ``result.front.trial.iloc[0]``) or a FrozenTrial.
+            refit: True (default): the trial's configuration refit on train + validation rows, scored
+                on the test split (see :mod:`paretoml._refit`); False: the search-time model, fitted on
+                the training split; ``"all"``: refit on every row, test included (no honest test score).
+                A refit is stored in the study the first time, and loaded from it afterwards.
 
         Raises:
-            ConfigError: When the trial does not exist or has no stored predictor.
+            ConfigError: When the trial does not exist or has no stored predictor, or ``refit`` is invalid.
+            RefitUnavailableError: When the refit is not stored and this result has no data to refit on
+                (it came from :func:`load_study`).
         """
         number = trial.number if isinstance(trial, FrozenTrial) else int(trial)
-        if number in self._cache:
-            return self._cache[number]
+        rows = refit_rows(refit)
+        key = (number, rows or "search")
+        if key in self._cache:
+            return self._cache[key]
         trials = self.study.get_trials(deepcopy=False)
         if not 0 <= number < len(trials):
             raise ConfigError(f"`trial` {number} does not exist; the study has trials 0..{len(trials) - 1}.")
-        artifact_id = trials[number].user_attrs.get("artifact_id")
-        if trials[number].state != TrialState.COMPLETE or not artifact_id:
+        frozen = trials[number]
+        artifact_id = frozen.user_attrs.get("artifact_id")
+        if frozen.state != TrialState.COMPLETE or not artifact_id:
             raise ConfigError(
-                f"trial {number} is {trials[number].state.name} and has no stored predictor; pick a "
+                f"trial {number} is {frozen.state.name} and has no stored predictor; pick a "
                 "COMPLETE trial, e.g. from result.front."
             )
+        if rows is not None:
+            stored = self.study.user_attrs.get(refit_key(number, rows))
+            if stored is not None:
+                artifact_id = stored["artifact_id"]
+            else:
+                predictor = self._refit(frozen, rows)
+                self._cache[key] = predictor
+                return predictor
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "predictor.zip"
             download_artifact(artifact_store=self._store, file_path=str(archive), artifact_id=artifact_id)
             predictor = Predictor.load(archive)
-        self._cache[number] = predictor
+        self._cache[key] = predictor
+        return predictor
+
+    def attach_data(self, problem: Problem, lock: TimingLock | None = None) -> None:
+        """Give this result the study's prepared data, so that :meth:`predictor` can refit trials."""
+        self._problem, self._lock = problem, lock
+
+    def _refit(self, trial: FrozenTrial, rows: Rows) -> Predictor:
+        problem = getattr(self, "_problem", None)
+        if problem is None:
+            raise RefitUnavailableError(
+                f"trial {trial.number} has no stored refit on {rows!r} rows, and this result has no data to refit "
+                "on (it was loaded with load_study). Use `refit=False` for the search-time model, or run "
+                "optimize(...) again on the same storage (the study resumes) and call predictor() on its result."
+            )
+        predictor, _ = refit_trial(self.study, trial, problem, self._store, rows, lock=self._lock or NO_LOCK)
         return predictor
 
     def __repr__(self) -> str:

@@ -115,8 +115,8 @@ class Settings:
         (Instance((Budget, int, float, str), "seconds, a duration string or a paretoml.Budget"),),
         "Pass e.g. 60, '90s', '5m' or '50 trials'.",
         "seconds (`60`), a duration (`\"90s\"`, `\"5m\"`, `\"1h30m\"`), a trial count (`\"50 trials\"`), or "
-        "`paretoml.Budget(seconds=, trials=)`. Returns within the budget plus at most one trial and the final "
-        "re-scoring", "`60`", file="budget", file_example="2m",
+        "`paretoml.Budget(seconds=, trials=)`. Returns within the budget plus at most one trial, the final "
+        "re-scoring and the refits of the front (see below)", "`60`", file="budget", file_example="2m",
         file_comment='seconds, "90s", "5m", "1h", or "50 trials"', error=BudgetError,
     ))  # fmt: skip
     target: str | None = field(default=None, metadata=_param(
@@ -247,6 +247,20 @@ class Settings:
         "Pass e.g. (28, 28) or (3, 32, 32).",
         "`(H, W)` or `(C, H, W)` when the columns of `data` are image pixels (C-order); inferred from image arrays",
         "–", file="image_shape", file_comment="[H, W] or [C, H, W] when the columns are image pixels (adds CNNs)",
+    ))  # fmt: skip
+    cv_folds: int | str = field(default="auto", metadata=_param(
+        (Choice(("auto",)), Number(integer=True, low=1, high=20)),
+        "Pass 'auto', 1 (holdout on the validation split) or a fold count from 3 to 20.",
+        "how the metric objective is validated: `\"auto\"` (4-fold cross-validation over the training and "
+        "validation rows below 4,000 of them, else the validation split), `1` (the validation split) or a fold "
+        "count (3–20); fold 0 is the validation split, and its model is timed, sized and stored",
+        "`\"auto\"`", file="cv_folds", file_example="auto", file_comment="auto | 1 (holdout) | 3..20 folds",
+    ))  # fmt: skip
+    warm_start: bool = field(default=True, metadata=_param(
+        (Instance((bool,), "a bool"),), "Pass True or False.",
+        "a new study's first trials are each family's defaults and one well-established setting (all "
+        "features, no compression); a resumed study does not repeat them", "`True`", file="warm_start",
+        file_example="true", file_comment="known-strong configurations first",
     ))  # fmt: skip
     progress: bool = field(default=True, metadata=_param(
         (Instance((bool,), "a bool"),), "Pass True or False.",

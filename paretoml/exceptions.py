@@ -14,6 +14,7 @@ __all__ = [
     "MissingDependencyError",
     "NoFeasibleModelError",
     "ParetoMLError",
+    "RefitUnavailableError",
     "SearchSpaceError",
     "TrialTimeoutError",
     "UnsupportedError",
@@ -58,3 +59,7 @@ class TrialTimeoutError(ParetoMLError):
 
 class UnsupportedError(ConfigError):
     """A setting asks a model family for something it does not declare (e.g. truncation of a CNN)."""
+
+
+class RefitUnavailableError(ConfigError):
+    """A refit Predictor was asked for, none is stored, and the data to refit on is not at hand."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from paretoml.measure._hardware import Hardware, resolve_hardware
-from paretoml.measure._latency import Latency, measure_latency, one_row_frames
+from paretoml.measure._latency import Latency, measure_latency, one_row_frames, time_calls
+from paretoml.measure._lock import NO_LOCK, MachineLock, NoLock, TimingLock
 from paretoml.measure._metrics import DEFAULT_METRIC, Metric, get_metric
 from paretoml.measure._noise import (
     analytic_metric_se,
@@ -12,19 +13,27 @@ from paretoml.measure._noise import (
     latency_noise_ms,
     metric_se,
 )
+from paretoml.measure._size import Size, measure_size
 
 __all__ = [
     "DEFAULT_METRIC",
+    "NO_LOCK",
     "Hardware",
     "Latency",
+    "MachineLock",
     "Metric",
+    "NoLock",
+    "Size",
+    "TimingLock",
     "analytic_metric_se",
     "baseline_score",
     "fallback_baseline",
     "get_metric",
     "latency_noise_ms",
     "measure_latency",
+    "measure_size",
     "metric_se",
     "one_row_frames",
     "resolve_hardware",
+    "time_calls",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Latency", "measure_latency", "one_row_frames"]
+__all__ = ["Latency", "measure_latency", "one_row_frames", "time_calls"]
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,32 @@ def one_row_frames(X: pd.DataFrame, n: int, seed: int) -> list[pd.DataFrame]:
     return [X.iloc[[int(i)]].reset_index(drop=True) for i in rows]
 
 
-def _time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], repeats: int, budget_s: float) -> np.ndarray:
+def time_calls(
+    fn: Callable[[Any], Any],
+    inputs: Sequence[Any],
+    repeats: int,
+    *,
+    budget_s: float | None = None,
+    warmup: int = 0,
+) -> np.ndarray:
+    """Time ``fn`` call by call on ``inputs`` (cycled), the garbage collector paused.
+
+    The one timing loop of paretoml: latency measurement and the report's per-stage breakdown use it.
+
+    Args:
+        fn: The call to time.
+        inputs: Its arguments, one per call, cycled.
+        repeats: Most timed calls.
+        budget_s: Stop after this many seconds (at least 50 calls); None: always ``repeats`` calls.
+        warmup: Untimed calls first.
+
+    Returns:
+        Milliseconds per call, one entry per timed call.
+    """
+    for i in range(warmup):
+        fn(inputs[i % len(inputs)])
     times = np.empty(repeats, dtype=np.int64)
-    deadline = time.perf_counter() + budget_s
+    deadline = None if budget_s is None else time.perf_counter() + budget_s
     done = 0
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -47,7 +70,7 @@ def _time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], repeats: int, b
             fn(x)
             times[i] = clock() - t0
             done = i + 1
-            if done >= 50 and (done & 31) == 0 and time.perf_counter() > deadline:
+            if deadline is not None and done >= 50 and (done & 31) == 0 and time.perf_counter() > deadline:
                 break
     finally:
         if gc_was_enabled:
@@ -72,7 +95,7 @@ def measure_latency(
     seconds (at least 50 calls). Throughput is the best of ``batch_repeats`` calls on ``batch``.
 
     Args:
-        predict: The serving call, e.g. ``predictor.predict_proba``.
+        predict: The serving call, e.g. ``predictor.output``.
         rows: Raw one-row inputs.
         batch: A raw multi-row input.
         warmup: Untimed calls first.
@@ -83,11 +106,8 @@ def measure_latency(
     Returns:
         The latency summary.
     """
-    for i in range(warmup):
-        predict(rows[i % len(rows)])
-    ms = _time_calls(predict, rows, repeats, budget_s)
-    predict(batch)
-    batch_times = _time_calls(predict, [batch], batch_repeats, budget_s)
+    ms = time_calls(predict, rows, repeats, budget_s=budget_s, warmup=warmup)
+    batch_times = time_calls(predict, [batch], batch_repeats, budget_s=budget_s, warmup=1)
     n_batch = len(batch)
     return Latency(
         p50_ms=float(np.percentile(ms, 50)),

@@ -15,8 +15,9 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
-__all__ = ["MachineLock"]
+__all__ = ["NO_LOCK", "MachineLock", "NoLock", "TimingLock"]
 
 try:
     import fcntl
@@ -69,3 +70,30 @@ class MachineLock:
             return
         with self._flock(self.gate_path, fcntl.LOCK_EX), self._flock(self.main_path, fcntl.LOCK_EX):
             yield
+
+
+class TimingLock(Protocol):
+    """What the trial pipeline needs of a lock: held shared while fitting, exclusive while timing."""
+
+    def shared(self) -> contextlib.AbstractContextManager[None]:
+        """Hold while training."""
+        ...
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold while timing."""
+        ...
+
+
+class NoLock:
+    """A lock that never waits: for a single process that times nothing concurrently (benchmarks)."""
+
+    def shared(self) -> contextlib.AbstractContextManager[None]:
+        """No-op."""
+        return contextlib.nullcontext()
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """No-op."""
+        return contextlib.nullcontext()
+
+
+NO_LOCK = NoLock()

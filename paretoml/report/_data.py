@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import cProfile
 import pstats
-import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from paretoml.measure import time_calls
+
 if TYPE_CHECKING:
     from paretoml._pick import Pick
     from paretoml._result import Result
     from paretoml.serving import Predictor
+
+_PROFILE_ROWS = 16  # functions listed in the breakdown's profile
 
 __all__ = ["FrontPlotData", "LatencyBreakdown", "front_plot_data", "latency_breakdown", "model_card"]
 
@@ -93,18 +96,10 @@ def latency_breakdown(predictor: Predictor, rows: list[pd.DataFrame], repeats: i
     """
     pre, model = predictor.preprocessor, predictor.model
     encoded = [pre.transform_row(predictor._row_of_frame(r)) for r in rows]
-    serve = predictor.predict if predictor.task == "regression" else predictor.predict_proba
+    serve = predictor.output
 
     def median_us(fn: Any, inputs: list[Any]) -> float:
-        for x in inputs[:20]:
-            fn(x)
-        times = []
-        for i in range(repeats):
-            x = inputs[i % len(inputs)]
-            t0 = time.perf_counter_ns()
-            fn(x)
-            times.append(time.perf_counter_ns() - t0)
-        return float(np.median(times) / 1e3)
+        return float(np.median(time_calls(fn, inputs, repeats, warmup=20)) * 1e3)
 
     preprocess = median_us(lambda r: pre.transform_row(predictor._row_of_frame(r)), rows)
     model_us = median_us(model.predict_one, encoded)
@@ -120,7 +115,7 @@ def latency_breakdown(predictor: Predictor, rows: list[pd.DataFrame], repeats: i
         label = f"{name} ({file.rsplit('/', 1)[-1]}:{line})" if file != "~" else name
         table.append((label, int(calls), float(cumulative * 1e3)))
     table.sort(key=lambda t: -t[2])
-    return LatencyBreakdown(preprocess, model_us, total, table[:12])
+    return LatencyBreakdown(preprocess, model_us, total, table[:_PROFILE_ROWS])
 
 
 def model_card(result: Result, trial: int, pick: Pick | None = None) -> dict[str, Any]:

@@ -12,13 +12,16 @@ from paretoml.study._storage import (
     open_study,
     storage_url,
 )
+from paretoml.study._warm import WARM_START, enqueue_warm_start
 
 __all__ = [
     "OBJECTIVES",
+    "WARM_START",
     "Objective",
     "StudyContext",
     "artifact_dir_for",
     "artifact_store",
+    "enqueue_warm_start",
     "make_sampler",
     "open_storage",
     "open_study",
