@@ -80,15 +80,14 @@ class Problem:
 
     def __post_init__(self) -> None:
         sp = self.splits
-        self.X_raw = pd.concat([sp.train.X, sp.valid.X, sp.test.X], ignore_index=True)
         self.y = np.concatenate([sp.train.y, sp.valid.y, sp.test.y])
-        self.X = self.preprocessor.transform_frame(self.X_raw)
+        self.X = np.concatenate([self.preprocessor.transform_frame(part.X) for part in (sp.train, sp.valid, sp.test)])
         self.n_train, self.n_valid = len(sp.train.y), len(sp.valid.y)
         self.position = {name: i for i, name in enumerate(self.preprocessor.names)}
         self.search_folds: list[Fold] = holdout_and_folds(
             sp.train.y, self.n_valid, self.folds, stratify=self.task != "regression", seed=self.seed
         )
-        self._raw_cache: dict[str, pd.DataFrame] = {"holdout": sp.valid.X, "test": sp.test.X}
+        self._raw_cache: dict[str, pd.DataFrame] = {"holdout": sp.valid.X, "train+valid": sp.test.X}
         self.teachers: dict[tuple[str, str], TeacherLike] = {}
         valid = sp.valid.X
         self.latency_rows: list[Any] = one_row_frames(valid, _LATENCY_ROWS, self.seed)
@@ -136,8 +135,9 @@ class Problem:
     # ------------------------------------------------------------------ rows
     def raw(self, fold: Fold) -> pd.DataFrame:
         """The raw rows a fold is scored on (cached)."""
-        if fold.name not in self._raw_cache:
-            self._raw_cache[fold.name] = self.X_raw.iloc[fold.score].reset_index(drop=True)
+        if fold.name not in self._raw_cache:  # a cross-validation fold: rows of the training split
+            assert fold.score.size == 0 or fold.score.max() < self.n_train
+            self._raw_cache[fold.name] = self.splits.train.X.iloc[fold.score].reset_index(drop=True)
         return self._raw_cache[fold.name]
 
     def fit_data(
