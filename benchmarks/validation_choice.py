@@ -20,7 +20,7 @@ import pandas as pd
 from _common import dataset, machine, write_results
 
 from paretoml.study._warm import WARM_START
-from paretoml.trial import Problem, TrialConfig, refit_rounds, run_trial
+from paretoml.trial import Problem, TrialConfig, run_trial
 
 CONFIG = {**WARM_START["lightgbm"][1], "early_stopping_rounds": 30}
 
@@ -39,7 +39,7 @@ def one(X: pd.DataFrame, y: pd.Series, seed: int) -> dict[str, Any]:
             n_fit = problem.n_train + problem.n_valid
             assert trial.rounds_fitted is not None
             for label, rounds in (("unscaled", trial.rounds_fitted),
-                                  ("rows_ratio", refit_rounds(trial.rounds_fitted, problem.n_train, n_fit))):  # fmt: skip
+                                  ("rows_ratio", round(trial.rounds_fitted * n_fit / problem.n_train))):  # fmt: skip
                 refit = run_trial(problem, TrialConfig("lightgbm", dict(CONFIG), seed=seed, rows="train+valid",
                                                        rounds=rounds))  # fmt: skip
                 out[f"test_refit_{label}"] = refit.metric

@@ -3,8 +3,8 @@
 The search chooses on the validation split and fits on the training split only (60% of the rows by
 default). The shipped model is the chosen configuration fitted again on train + validation rows (as
 FLAML's ``retrain_full`` and AutoGluon's ``refit_full`` do): the same features, hyperparameters and
-compression; boosting rounds taken from the early-stopped search model and scaled by the rows ratio
-(see :func:`paretoml.trial.refit_rounds`), with no early stopping; a CNN trained for its configured
+compression; the boosting rounds of the early-stopped search model (see
+:func:`paretoml.trial.refit_rounds`), with no early stopping; a CNN trained for its configured
 epochs. The refit is measured again (latency, size), scored on the untouched test split and stored as
 an artifact of the study, described by the study user attr ``refit_<rows>_<trial>``, so that a second
 call, the CLI and the dashboard get the same files. ``rows="all"`` also fits on the test rows and has
