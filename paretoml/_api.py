@@ -47,6 +47,7 @@ DEFAULT_FAMILIES = ("lightgbm", "xgboost")
 COMPRESSION_SPACES = ("compression", "cnn_compression")
 IMAGE_FAMILIES = ("cnn",)  # added to the defaults when the data is image-like (and torch is installed)
 Callback = Callable[[optuna.Study, FrozenTrial], None]
+_IN_WORKER = False  # set in spawned worker processes: they run trials, and leave the refits to the parent
 
 
 def _default_families(task: str, image_shape: ImageShape | None) -> list[str]:
@@ -297,7 +298,8 @@ def optimize(
         result.keep_temporary(artifact_dir)
     _rescore_front(result, ctx)
     result.attach_data(problem, ctx.lock)  # predictor(trial) refits on train + valid rows
-    refit_front(result, plan.seconds)
+    if not _IN_WORKER:  # the process that started the study refits its front once
+        refit_front(result, plan.seconds)
     for family, (count, reason) in result.failed_families().items():
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
@@ -369,6 +371,8 @@ def _spawn_workers(
 
 
 def _worker(data: Any, budget: Budget, trial_timeout: float | None, kwargs: dict[str, Any]) -> None:
+    global _IN_WORKER
+    _IN_WORKER = True
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optimize(data, budget, trial_timeout=trial_timeout, workers=1, **kwargs)
 

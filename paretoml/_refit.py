@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,11 @@ def refit_front(result: Result, budget_s: float | None) -> list[int]:
     for number in result.front["trial"].tolist():
         if done and time.perf_counter() - started >= allowance:
             break
-        result.predictor(int(number))
+        try:
+            result.predictor(int(number))
+        except Exception as exc:  # a failed refit leaves the search-time model; the study's result stands
+            warnings.warn(f"refitting trial {number} failed ({type(exc).__name__}: {exc}); "
+                          "predictor() of it will try again.", UserWarning, stacklevel=3)  # fmt: skip
+            continue
         done.append(int(number))
     return done
