@@ -73,6 +73,7 @@ def test_a_loaded_study_serves_stored_refits_and_says_when_there_is_none(
     again = paretoml.load_study(tmp_path / "r.db")
     np.testing.assert_array_equal(again.predictor(best).predict_proba(X), result.predictor(best).predict_proba(X))
     other = next(t.number for t in result.completed_trials() if t.number != best)
+    again.study.set_user_attr(refit_key(other, "train+valid"), None)  # as for a trial optimize did not refit
     assert again.predictor(other, refit=False).predict_proba(X).shape == (15, 2)
     with pytest.raises(RefitUnavailableError, match="refit=False"):
         again.predictor(other)
