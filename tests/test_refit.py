@@ -69,6 +69,7 @@ def test_a_loaded_study_serves_stored_refits_and_says_when_there_is_none(
 ) -> None:
     result = _study(mixed_frame, tmp_path)
     best = int(result.front.trial.iloc[0])
+    assert all(refit_key(int(n), "train+valid") in result.study.user_attrs for n in result.front.trial)  # trial budget
     X = mixed_frame.drop(columns="label").tail(15)
     again = paretoml.load_study(tmp_path / "r.db")
     np.testing.assert_array_equal(again.predictor(best).predict_proba(X), result.predictor(best).predict_proba(X))
