@@ -3,8 +3,8 @@
 The search chooses on the validation split and fits on the training split only (60% of the rows by
 default). The shipped model is the chosen configuration fitted again on train + validation rows (as
 FLAML's ``retrain_full`` and AutoGluon's ``refit_full`` do): the same features, hyperparameters and
-compression; boosting rounds taken from the early-stopped search model and scaled by the rows ratio
-(see :func:`paretoml.trial.refit_rounds`), with no early stopping; a CNN trained for its configured
+compression; the boosting rounds of the early-stopped search model (see
+:func:`paretoml.trial.refit_rounds`), with no early stopping; a CNN trained for its configured
 epochs. The refit is measured again (latency, size), scored on the untouched test split and stored as
 an artifact of the study, described by the study user attr ``refit_<rows>_<trial>``, so that a second
 call, the CLI and the dashboard get the same files. ``rows="all"`` also fits on the test rows and has
@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,11 @@ def refit_front(result: Result, budget_s: float | None) -> list[int]:
     for number in result.front["trial"].tolist():
         if done and time.perf_counter() - started >= allowance:
             break
-        result.predictor(int(number))
+        try:
+            result.predictor(int(number))
+        except Exception as exc:  # a failed refit leaves the search-time model; the study's result stands
+            warnings.warn(f"refitting trial {number} failed ({type(exc).__name__}: {exc}); "
+                          "predictor() of it will try again.", UserWarning, stacklevel=3)  # fmt: skip
+            continue
         done.append(int(number))
     return done
