@@ -276,7 +276,7 @@ def optimize(
     if temporary:
         result.keep_temporary(artifact_dir)
     _rescore_front(result, ctx)
-    result.record_front_sizes()
+    result.record_fronts()
     for family, (count, reason) in result.failed_families().items():
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2

@@ -111,6 +111,8 @@ def test_a_small_real_study_has_no_member_at_or_below_the_baseline(tmp_path: Pat
     attrs = result.study.user_attrs
     assert result.baseline == attrs["metric_baseline"] == 0.5
     assert attrs["front_size"] == len(result.front) and attrs["front_raw_size"] == len(result.front_raw)
+    assert attrs["front_trials"] == result.front.trial.tolist()
+    assert attrs["degenerate_trials"] == []
     assert 1 <= len(result.front) <= len(result.front_raw) + 1
     front = result.front
     assert (front.metric_valid > result.baseline + 2 * front.metric_se).all()
@@ -119,3 +121,16 @@ def test_a_small_real_study_has_no_member_at_or_below_the_baseline(tmp_path: Pat
     trials = result.trials[result.trials.state == "COMPLETE"]
     assert trials.metric_se.notna().all()
     assert set(front.trial) <= set(trials.trial)
+    # every preset on this real front, against its description
+    unit = float(np.median(front.metric_se))
+    best = front.metric_test.max()
+    for name, preset in paretoml.PRESETS.items():
+        row = result.pick(preset=name).row
+        assert row.trial in set(front.trial), name
+        assert row.latency_p95_ms <= preset.limits.get("max_latency_p95_ms", np.inf), name
+        assert row.size_kb <= preset.limits.get("max_size_kb", np.inf), name
+    assert best - result.pick(preset="internal_analytics").row.metric_test <= unit + 1e-12
+    assert best - result.pick(preset="medical").row.metric_test <= 0.002 + 1e-12
+    quick = result.pick(preset="customer_facing").row
+    gave_up = front[front.metric_test > quick.metric_test + 2 * unit]
+    assert ((gave_up.latency_p50_ms - quick.latency_p50_ms >= 0.5) | (gave_up.size_kb >= 2 * quick.size_kb)).all()
