@@ -70,7 +70,7 @@ def test_bootstrap_se_matches_the_analytic_error() -> None:
     p = acc.score(y, proba, np.array([0, 1]), "binary")
     assert se_acc == pytest.approx(math.sqrt(p * (1 - p) / n), rel=0.25)  # the binomial error
     big = metric_se(acc, _Scores(np.tile(proba, (10, 1))), np.arange(10 * n), np.tile(y, 10), np.array([0, 1]))
-    assert big == pytest.approx(se_acc / math.sqrt(10), rel=0.3)  # m-out-of-n above 2,000 rows, rescaled
+    assert big == pytest.approx(se_acc / math.sqrt(10), rel=0.3)  # m-out-of-n above 1,000 rows, rescaled
     constant = np.tile([0.7, 0.3], (n, 1))
     assert metric_se(auc, _Scores(constant), rows, y, np.array([0, 1])) == 0.0  # always 0.5
 
