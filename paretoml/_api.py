@@ -181,7 +181,7 @@ def optimize(
         if problem.temporary:
             result.keep_temporary(problem.artifact_dir)
         _rescore_front(result, ctx)
-        result.record_front_sizes()
+        result.record_fronts()
         result.attach_data(ctx.problem, ctx.lock)  # predictor(trial) refits on train + valid rows
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
         refit_front(result, plan.seconds)

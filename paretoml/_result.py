@@ -179,13 +179,23 @@ class Result:
             useful = beyond_baseline(values[:, 0], tolerance[:, 0], baseline, maximize, DEGENERATE_Z)
         return values, tolerance, useful
 
-    def record_front_sizes(self) -> dict[str, int]:
-        """Store the sizes of both fronts as study user attrs (``front_size``, ``front_raw_size``)."""
+    def record_fronts(self) -> dict[str, Any]:
+        """Store both fronts in the study's user attrs, where optuna-dashboard shows them.
+
+        ``front_size`` and ``front_raw_size``; ``front_trials`` (the trustworthy front's trial numbers)
+        and ``degenerate_trials`` (completed trials no better than the baseline beyond noise).
+        """
         trusted, raw = self._fronts()
-        sizes = {"front_size": len(trusted), "front_raw_size": len(raw)}
-        for key, value in sizes.items():
+        trials = self.trials
+        facts = {
+            "front_size": len(trusted),
+            "front_raw_size": len(raw),
+            "front_trials": [int(t) for t in trusted.trial],
+            "degenerate_trials": [int(t) for t in trials.trial[trials.degenerate.eq(True)]],
+        }
+        for key, value in facts.items():
             self.study.set_user_attr(key, value)
-        return sizes
+        return facts
 
     @property
     def test_scores(self) -> dict[int, float]:

@@ -337,9 +337,9 @@ def run_trial(
     predictor.set_threads(problem.hardware.n_threads)
     noise = None
     if folds[0].score.size:
-        raw, y = problem.raw(folds[0]), problem.y[folds[0].score]
-        scores.insert(0, problem.score(predictor, raw, y))
-        noise = metric_se(problem.metric, predictor, raw, y, problem.classes)
+        output, y = predictor.output(problem.raw(folds[0])), problem.y[folds[0].score]
+        scores.insert(0, problem.metric.score(y, output, problem.classes, problem.task))
+        noise = metric_se(problem.metric, output, y, problem.classes, problem.task)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(archive) if archive is not None else Path(tmp) / "predictor.zip"
         size = measure_size(predictor, path)

@@ -21,19 +21,6 @@ from paretoml.measure import (
 from paretoml.pareto import beyond_baseline, noise_aware_front
 
 
-class _Scores:
-    """A real stand-in for a Predictor's output: fixed probabilities (the noise functions only call it)."""
-
-    def __init__(self, proba: np.ndarray, task: str = "binary") -> None:
-        self.proba, self.task = proba, task
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.proba[np.asarray(X)]
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.proba[np.asarray(X)]
-
-
 def test_baseline_is_the_constant_prediction_of_the_prior() -> None:
     rng = np.random.default_rng(0)
     y_train, y_valid = (rng.random(300) < 0.3).astype(int), (rng.random(200) < 0.3).astype(int)
@@ -59,20 +46,19 @@ def test_bootstrap_se_matches_the_analytic_error() -> None:
     y = rng.integers(0, 2, n)
     p1 = np.clip(0.5 + (y - 0.5) * 0.5 + rng.normal(0, 0.3, n), 0.01, 0.99)
     proba = np.column_stack([1 - p1, p1])
-    rows = np.arange(n)
     auc = get_metric("roc_auc", "binary")
-    se = metric_se(auc, _Scores(proba), rows, y, np.array([0, 1]), seed=0)
+    se = metric_se(auc, proba, y, np.array([0, 1]), "binary", seed=0)
     value = auc.score(y, proba, np.array([0, 1]), "binary")
     assert se == pytest.approx(analytic_metric_se("roc_auc", value, n), rel=0.35)
-    assert se == metric_se(auc, _Scores(proba), rows, y, np.array([0, 1]), seed=0)  # seeded
+    assert se == metric_se(auc, proba, y, np.array([0, 1]), "binary", seed=0)  # seeded
     acc = get_metric("accuracy", "binary")
-    se_acc = metric_se(acc, _Scores(proba), rows, y, np.array([0, 1]), seed=0)
+    se_acc = metric_se(acc, proba, y, np.array([0, 1]), "binary", seed=0)
     p = acc.score(y, proba, np.array([0, 1]), "binary")
     assert se_acc == pytest.approx(math.sqrt(p * (1 - p) / n), rel=0.25)  # the binomial error
-    big = metric_se(acc, _Scores(np.tile(proba, (10, 1))), np.arange(10 * n), np.tile(y, 10), np.array([0, 1]))
-    assert big == pytest.approx(se_acc / math.sqrt(10), rel=0.3)  # m-out-of-n above 2,000 rows, rescaled
+    big = metric_se(acc, np.tile(proba, (10, 1)), np.tile(y, 10), np.array([0, 1]), "binary")
+    assert big == pytest.approx(se_acc / math.sqrt(10), rel=0.3)  # m-out-of-n above 1,000 rows, rescaled
     constant = np.tile([0.7, 0.3], (n, 1))
-    assert metric_se(auc, _Scores(constant), rows, y, np.array([0, 1])) == 0.0  # always 0.5
+    assert metric_se(auc, constant, y, np.array([0, 1]), "binary") == 0.0  # always 0.5
 
 
 def test_latency_tolerance() -> None:
@@ -111,6 +97,8 @@ def test_a_small_real_study_has_no_member_at_or_below_the_baseline(tmp_path: Pat
     attrs = result.study.user_attrs
     assert result.baseline == attrs["metric_baseline"] == 0.5
     assert attrs["front_size"] == len(result.front) and attrs["front_raw_size"] == len(result.front_raw)
+    assert attrs["front_trials"] == result.front.trial.tolist()
+    assert attrs["degenerate_trials"] == []
     assert 1 <= len(result.front) <= len(result.front_raw) + 1
     front = result.front
     assert (front.metric_valid > result.baseline + 2 * front.metric_se).all()
@@ -119,3 +107,16 @@ def test_a_small_real_study_has_no_member_at_or_below_the_baseline(tmp_path: Pat
     trials = result.trials[result.trials.state == "COMPLETE"]
     assert trials.metric_se.notna().all()
     assert set(front.trial) <= set(trials.trial)
+    # every preset on this real front, against its description
+    unit = float(np.median(front.metric_se))
+    best = front.metric_test.max()
+    for name, preset in paretoml.PRESETS.items():
+        row = result.pick(preset=name).row
+        assert row.trial in set(front.trial), name
+        assert row.latency_p95_ms <= preset.limits.get("max_latency_p95_ms", np.inf), name
+        assert row.size_kb <= preset.limits.get("max_size_kb", np.inf), name
+    assert best - result.pick(preset="internal_analytics").row.metric_test <= unit + 1e-12
+    assert best - result.pick(preset="medical").row.metric_test <= 0.002 + 1e-12
+    quick = result.pick(preset="customer_facing").row
+    gave_up = front[front.metric_test > quick.metric_test + 2 * unit]
+    assert ((gave_up.latency_p50_ms - quick.latency_p50_ms >= 0.5) | (gave_up.size_kb >= 2 * quick.size_kb)).all()
