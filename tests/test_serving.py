@@ -41,6 +41,11 @@ def test_importing_serving_pulls_in_no_search_code() -> None:
     assert _loaded_after("import paretoml.serving") == []
 
 
+def test_the_http_server_pulls_in_no_search_code() -> None:
+    pytest.importorskip("starlette")
+    assert _loaded_after("import paretoml.serving._http\nfrom paretoml.serving import create_app, serve") == []
+
+
 def test_loading_and_predicting_pulls_in_no_search_code(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
     pred, X = _lightgbm_predictor(mixed_frame)
     folder = pred.save(tmp_path / "p")

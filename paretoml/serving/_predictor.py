@@ -1,10 +1,10 @@
 """The served artifact: fitted preprocessing plus a model in its serving runtime.
 
 A :class:`Predictor` takes raw data as the user has it (a DataFrame, a list of dicts, a dict of columns
-or of one row's values, a pyarrow Table, a 2-D array, or images for an image predictor) and follows scikit-learn's conventions (``classes_``,
-``feature_names_in_``, ``predict_proba`` columns in ``classes_`` order). It saves to a directory of
-native files (``manifest.json`` plus the model in LightGBM text, XGBoost UBJSON, or CNN weights as
-safetensors) and loads without pickle.
+or of one row's values, a pyarrow Table, a 2-D array, or images for an image predictor) and follows
+scikit-learn's conventions (``classes_``, ``feature_names_in_``, ``predict_proba`` columns in
+``classes_`` order). It saves to a directory of native files (``manifest.json`` plus the model in
+LightGBM text, XGBoost UBJSON, or CNN weights as safetensors) and loads without pickle.
 """
 
 from __future__ import annotations
