@@ -154,6 +154,7 @@ def test_cli_reports_bad_settings(tmp_path: Path) -> None:
     folder = pred.save(tmp_path / "m")
     for args, message in ((["--workers", "0"], "`workers` must be at least 1"),
                           (["--max-body-mb", "0"], "`max_body_mb` must be positive"),
+                          (["--threads", "0"], "`threads` must be at least 1"),
                           (["--port", "70000"], "`port` must be in 0..65535")):  # fmt: skip
         out = runner.invoke(app, ["serve", str(folder), *args])
         assert out.exit_code == 2 and message in out.output, out.output

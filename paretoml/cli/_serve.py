@@ -18,6 +18,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes, each with its own copy of the model.")] = 1,
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Larger request bodies are answered 413.")] = 10.0,
+    threads: Annotated[int, typer.Option(help="Threads each worker's model predicts with.")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log one line per request.")] = True,
 ) -> None:
     """Serve an exported model: POST /predict, GET /health, GET /model, GET /openapi.json."""
@@ -26,4 +27,12 @@ def serve(
 
         run = serving.serve  # the install hint, when the `serve` extra is missing
         console.print(f"serving {model_dir} on http://{host}:{port}/ (POST /predict, GET /openapi.json; Ctrl-C stops)")
-        run(model_dir, host=host, port=port, workers=workers, max_body_mb=max_body_mb, access_log=access_log)
+        run(
+            model_dir,
+            host=host,
+            port=port,
+            workers=workers,
+            max_body_mb=max_body_mb,
+            threads=threads,
+            access_log=access_log,
+        )

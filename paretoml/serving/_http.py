@@ -15,7 +15,8 @@ Endpoints:
 Bad input is answered 400 (not JSON) or 422 (JSON that is not rows the model can read) with the typed
 message the Python API raises (``{"error": "ColumnMismatchError", "detail": "..."}``), a body over the
 size limit 413, never 500. Each worker process predicts one request at a time, on its event loop
-(a prediction takes microseconds to milliseconds); ``workers`` processes serve in parallel.
+(a prediction takes microseconds to milliseconds) with ``threads`` model threads (1 by default: a
+library's default of all cores fights the event loop); ``workers`` processes serve in parallel.
 
 Importing this module imports Starlette and no search code (no optuna, shap, study or compression).
 """
@@ -43,7 +44,7 @@ from paretoml.serving._predictor import Predictor
 __all__ = ["DEFAULT_MAX_BODY_MB", "create_app", "serve"]
 
 DEFAULT_MAX_BODY_MB = 10.0
-_ENV_MODEL, _ENV_BODY = "PARETOML_SERVE_MODEL", "PARETOML_SERVE_MAX_BODY_MB"  # what each worker process loads
+_ENV = "PARETOML_SERVE"  # what each worker process of serve(workers > 1) loads, as JSON
 _JSON = "application/json"
 
 
@@ -121,18 +122,20 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(model_dir: str | Path, *, max_body_mb: float = DEFAULT_MAX_BODY_MB) -> Starlette:
+def create_app(model_dir: str | Path, *, max_body_mb: float = DEFAULT_MAX_BODY_MB, threads: int = 1) -> Starlette:
     """The Starlette app serving the predictor saved in ``model_dir``.
 
     Args:
         model_dir: A directory written by ``paretoml export`` or :meth:`Predictor.save` (or a zip file).
         max_body_mb: Requests with a larger body are answered 413.
+        threads: Threads the model predicts with (1: each worker process uses one core, as the search
+            measured it; a library's default of all cores fights the event loop and the other workers).
 
     Returns:
         An ASGI app; run it with any ASGI server (``serve`` runs it on uvicorn).
 
     Raises:
-        ConfigError: When ``max_body_mb`` is not positive.
+        ConfigError: When ``max_body_mb`` or ``threads`` is not positive.
         DataError: When ``model_dir`` is not a saved paretoml predictor.
 
     Example:
@@ -141,8 +144,10 @@ def create_app(model_dir: str | Path, *, max_body_mb: float = DEFAULT_MAX_BODY_M
     """
     if not max_body_mb > 0:
         raise ConfigError(f"`max_body_mb` must be positive; got {max_body_mb!r}. Pass e.g. 10.")
+    if threads < 1:
+        raise ConfigError(f"`threads` must be at least 1; got {threads}. Pass e.g. --threads 1.")
     path = Path(model_dir)
-    predictor = Predictor.load(path)
+    predictor = Predictor.load(path).set_threads(threads)
     limit = int(max_body_mb * 1e6)
     described = json.dumps(model_description(path, predictor), default=str).encode()
     schema = json.dumps(openapi_schema(predictor, max_body_mb)).encode()
@@ -192,7 +197,8 @@ def create_app(model_dir: str | Path, *, max_body_mb: float = DEFAULT_MAX_BODY_M
 
 def app_from_environment() -> Starlette:
     """The app of one worker process of ``serve(workers > 1)`` (uvicorn's factory; settings in the environment)."""
-    return create_app(os.environ[_ENV_MODEL], max_body_mb=float(os.environ[_ENV_BODY]))
+    settings = json.loads(os.environ[_ENV])
+    return create_app(settings["model_dir"], max_body_mb=settings["max_body_mb"], threads=settings["threads"])
 
 
 def serve(
@@ -202,6 +208,7 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     max_body_mb: float = DEFAULT_MAX_BODY_MB,
+    threads: int = 1,
     access_log: bool = True,
 ) -> None:
     """Serve the predictor saved in ``model_dir`` over HTTP until interrupted (uvicorn).
@@ -213,10 +220,11 @@ def serve(
         port: The TCP port.
         workers: Worker processes, each with its own copy of the model.
         max_body_mb: Requests with a larger body are answered 413.
+        threads: Threads each worker's model predicts with.
         access_log: Log one line per request.
 
     Raises:
-        ConfigError: For a port outside 0..65535, fewer than one worker or a non-positive body limit.
+        ConfigError: For a port outside 0..65535, fewer than one worker or thread, or a non-positive body limit.
         DataError: When ``model_dir`` is not a saved paretoml predictor.
     """
     import uvicorn
@@ -225,11 +233,12 @@ def serve(
         raise ConfigError(f"`port` must be in 0..65535; got {port}.")
     if workers < 1:
         raise ConfigError(f"`workers` must be at least 1; got {workers}. Pass e.g. --workers 2.")
-    app = create_app(model_dir, max_body_mb=max_body_mb)  # loads the model here: a bad folder fails now
+    app = create_app(model_dir, max_body_mb=max_body_mb, threads=threads)  # a bad folder fails here, now
     if workers == 1:
         uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
         return
-    os.environ[_ENV_MODEL], os.environ[_ENV_BODY] = str(Path(model_dir).resolve()), repr(max_body_mb)
+    settings = {"model_dir": str(Path(model_dir).resolve()), "max_body_mb": max_body_mb, "threads": threads}
+    os.environ[_ENV] = json.dumps(settings)
     uvicorn.run(
         f"{__name__}:app_from_environment", factory=True, host=host, port=port, workers=workers,
         access_log=access_log, log_level="info",
