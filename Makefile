@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python benchmarks/compression.py nyc_flights 90
 	$(BIN)/python benchmarks/compression.py breast_cancer 45
 	$(BIN)/python benchmarks/dashboard_check.py
+	$(BIN)/python benchmarks/serving_http.py 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

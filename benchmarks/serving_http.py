@@ -143,7 +143,7 @@ def _models(cnn_epochs: int, tmp: Path) -> list[dict[str, Any]]:
 def bench_model(model: dict[str, Any], seconds: float, tmp: Path) -> dict[str, Any]:
     from paretoml.serving import load
 
-    pred = load(model["folder"])
+    pred = load(model["folder"]).set_threads(1)  # as the server's worker predicts (`--threads 1`)
     rows = model["rows"][:200]
     in_process = time_calls(pred.output, rows, repeats=max(200, int(2000 * min(seconds, 1.0))))
     bodies_file = tmp / "bodies.json"
