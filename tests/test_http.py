@@ -158,3 +158,14 @@ def test_cli_reports_bad_settings(tmp_path: Path) -> None:
                           (["--port", "70000"], "`port` must be in 0..65535")):  # fmt: skip
         out = runner.invoke(app, ["serve", str(folder), *args])
         assert out.exit_code == 2 and message in out.output, out.output
+
+
+def test_model_description_is_strict_json(tmp_path: Path) -> None:
+    from paretoml.serving._http import model_description
+
+    pred, _ = _fit(_frame(), "binary")
+    folder = pred.save(tmp_path / "m")
+    (folder / "model_card.json").write_text('{"study": "s", "metric": {"valid": 0.9, "test": NaN}}')
+    described = model_description(folder, Predictor.load(folder))
+    assert described["model_card"] == {"study": "s", "metric": {"valid": 0.9, "test": None}}
+    json.dumps(described, allow_nan=False)  # what GET /model sends: no NaN a strict client would refuse

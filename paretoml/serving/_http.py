@@ -41,7 +41,7 @@ from paretoml.serving._manifest import read_manifest, unpacked
 from paretoml.serving._openapi import openapi_schema
 from paretoml.serving._predictor import Predictor
 
-__all__ = ["DEFAULT_MAX_BODY_MB", "create_app", "serve"]
+__all__ = ["DEFAULT_MAX_BODY_MB", "answer", "create_app", "model_description", "serve"]
 
 DEFAULT_MAX_BODY_MB = 10.0
 _ENV = "PARETOML_SERVE"  # what each worker process of serve(workers > 1) loads, as JSON
@@ -67,6 +67,17 @@ def _floats(values: np.ndarray) -> list[Any]:
         return out
     return [[None if not math.isfinite(v) else v for v in row] if isinstance(row, list) else
             (None if not math.isfinite(row) else row) for row in values.tolist()]  # fmt: skip
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested in dicts and lists) as None: strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def answer(predictor: Predictor, rows: Any) -> dict[str, Any]:
@@ -96,12 +107,13 @@ def model_description(model_dir: Path, predictor: Predictor) -> dict[str, Any]:
         manifest = {k: v for k, v in read_manifest(source).items() if k != "preprocessing"}
         card_file = source / "model_card.json"
         card = json.loads(card_file.read_text()) if card_file.is_file() else None
-    return {
+    described = {
         **manifest,
         "features": [{"name": f.name, "kind": f.kind} for f in predictor.preprocessor.features],
         "paretoml_version": __version__,
         "model_card": card,
     }
+    return dict(_finite(json.loads(json.dumps(described, default=str))))
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -149,7 +161,7 @@ def create_app(model_dir: str | Path, *, max_body_mb: float = DEFAULT_MAX_BODY_M
     path = Path(model_dir)
     predictor = Predictor.load(path).set_threads(threads)
     limit = int(max_body_mb * 1e6)
-    described = json.dumps(model_description(path, predictor), default=str).encode()
+    described = json.dumps(model_description(path, predictor), allow_nan=False).encode()
     schema = json.dumps(openapi_schema(predictor, max_body_mb)).encode()
 
     async def predict(request: Request) -> Response:
