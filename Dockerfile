@@ -23,6 +23,8 @@ RUN chmod -R a+rX /model && useradd --system --uid 10001 --no-create-home pareto
 
 USER paretoml
 WORKDIR /tmp
+# A compiled (tl2cgen) model is compiled again at load; its cache must be writable by the serving user.
+ENV PARETOML_CACHE=/tmp/paretoml-cache
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"]
