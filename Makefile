@@ -10,7 +10,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,compile,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,compile,serve,dev]"
 	touch $(STAMP)
 
 demo: setup
@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python benchmarks/compression.py nyc_flights 90
 	$(BIN)/python benchmarks/compression.py breast_cancer 45
 	$(BIN)/python benchmarks/dashboard_check.py
+	$(BIN)/python benchmarks/serving_http.py 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

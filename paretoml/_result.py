@@ -13,6 +13,7 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.artifacts import FileSystemArtifactStore, download_artifact
+from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import FrozenTrial, TrialState
 
 from paretoml._pick import Pick, pick_front
@@ -24,7 +25,7 @@ from paretoml.serving import Predictor
 
 if TYPE_CHECKING:
     from paretoml.trial import Problem, Rows
-from paretoml.study import OBJECTIVES, artifact_store, open_storage
+from paretoml.study import OBJECTIVES, artifact_dir_for, artifact_store, open_storage
 
 __all__ = ["BASELINE_ATTR", "DEGENERATE_Z", "Result", "load_study"]
 
@@ -56,7 +57,8 @@ class Result:
     def __init__(self, study: optuna.Study, artifact_dir: Path) -> None:
         self.study = study
         self.artifact_dir = Path(artifact_dir)
-        self._store: FileSystemArtifactStore = artifact_store(self.artifact_dir)
+        self._looked_in: list[Path] = [self.artifact_dir]  # where load_study looked, for the error message
+        self._store_made: FileSystemArtifactStore | None = None
         attrs = study.user_attrs
         self.metric: str = attrs.get("metric", "metric")
         self.task: str = attrs.get("task", "")
@@ -264,6 +266,24 @@ class Result:
         return chosen
 
     # ------------------------------------------------------------------ predictors
+    @property
+    def _store(self) -> FileSystemArtifactStore:
+        """The artifact store, made on first use (a study loaded from elsewhere may have none)."""
+        if self._store_made is None:
+            self._store_made = artifact_store(self.artifact_dir)
+        return self._store_made
+
+    def _check_artifacts(self) -> None:
+        """Raise the one-line error of a study whose artifact folder is gone."""
+        if self.artifact_dir.is_dir():
+            return
+        where = " nor ".join(str(p) for p in dict.fromkeys(self._looked_in))
+        raise ConfigError(
+            f"the trial predictors of study {self.study.study_name!r} are not in {where}: move the study's "
+            "artifacts folder next to its database (as <db stem>_artifacts), or pass its path with --artifacts "
+            "(`artifacts=` in load_study)."
+        )
+
     def predictor(self, trial: int | np.integer | FrozenTrial, refit: bool | str = True) -> Predictor:
         """The served Predictor of a completed trial.
 
@@ -302,9 +322,16 @@ class Result:
                 predictor = self._refit(frozen, rows)
                 self._cache[key] = predictor
                 return predictor
+        self._check_artifacts()
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "predictor.zip"
-            download_artifact(artifact_store=self._store, file_path=str(archive), artifact_id=artifact_id)
+            try:
+                download_artifact(artifact_store=self._store, file_path=str(archive), artifact_id=artifact_id)
+            except ArtifactNotFound as exc:
+                raise ConfigError(
+                    f"trial {number}'s predictor (artifact {artifact_id}) is not in {self.artifact_dir}: the folder "
+                    "holds another study's artifacts, or lost files. Pass the study's own folder with --artifacts."
+                ) from exc
             predictor = Predictor.load(archive)
         self._cache[key] = predictor
         return predictor
@@ -335,10 +362,12 @@ def load_study(storage: str | Path, study_name: str | None = None, *, artifacts:
     Args:
         storage: A study database path (``studies/x.db``) or an Optuna storage URL.
         study_name: The study; may be left out when the storage holds exactly one.
-        artifacts: The artifact directory, when it moved since the study was made.
+        artifacts: The artifact directory. Default: the one the study recorded or, when that no longer
+            exists (the study was moved or copied), ``<db stem>_artifacts`` next to the database.
 
     Returns:
-        The result, with ``front`` and ``predictor()`` available.
+        The result, with ``front`` and ``predictor()`` available (the latter raises a ``ConfigError``
+        naming the folders looked in when the artifacts are gone).
 
     Raises:
         ConfigError: When the study cannot be found.
@@ -355,7 +384,23 @@ def load_study(storage: str | Path, study_name: str | None = None, *, artifacts:
     if study_name not in names:
         raise ConfigError(f"study {study_name!r} is not in the storage; it holds {names}.")
     study = optuna.load_study(study_name=study_name, storage=store)
-    directory = artifacts or study.user_attrs.get("artifact_dir")
-    if directory is None:
+    looked_in = _artifact_dirs(storage, study, artifacts)
+    if not looked_in:
         raise ConfigError(f"study {study_name!r} records no artifact directory; pass `artifacts=`.")
-    return Result(study, Path(directory))
+    result = Result(study, next((p for p in looked_in if p.is_dir()), looked_in[0]))
+    result._looked_in = looked_in
+    return result
+
+
+def _artifact_dirs(storage: str | Path, study: optuna.Study, given: str | Path | None) -> list[Path]:
+    """Where a loaded study's artifacts may be, in order: ``given``; else the recorded directory, then
+    ``<db stem>_artifacts`` next to a SQLite or journal file (a moved study keeps its folder beside it)."""
+    if given is not None:
+        return [Path(given).expanduser()]
+    stored = study.user_attrs.get("artifact_dir")
+    out = [Path(stored)] if stored else []
+    try:
+        beside, _ = artifact_dir_for(str(storage), None)
+    except ConfigError:  # a server database: artifacts live where the study says
+        return out
+    return [*out, beside]

@@ -109,7 +109,9 @@ def test_pick_options_are_one_block(stored: Path) -> None:
     options = []
     for command in ("pick", "export", "report"):
         text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
-        options.append({o for o in re.findall(r"--[a-z0-9-]+", text) if o not in ("--help", "--trial", "--study")})
+        options.append(
+            {o for o in re.findall(r"--[a-z0-9-]+", text) if o not in ("--help", "--trial", "--study", "--artifacts")}
+        )
     assert options[0] == options[1] == options[2] == {
         "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--on"
     }  # fmt: skip

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,12 +18,16 @@ from paretoml._pick import PRESETS, Pick
 from paretoml._result import Result
 from paretoml.exceptions import ConfigError, ParetoMLError
 
-__all__ = ["PickOptions", "StorageArg", "StudyOpt", "console", "reported_errors", "with_pick_options"]
+__all__ = ["ArtifactsOpt", "PickOptions", "StorageArg", "StudyOpt", "console", "reported_errors", "with_pick_options"]
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 StorageArg = Annotated[str, typer.Argument(help="A study database path (studies/x.db) or an Optuna storage URL.")]
 StudyOpt = Annotated[str | None, typer.Option(help="The study name, when the storage holds several.")]
+ArtifactsOpt = Annotated[
+    Path | None,
+    typer.Option(help="The study's artifacts folder, when it is neither where it was made nor next to the database."),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

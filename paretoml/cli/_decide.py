@@ -8,16 +8,24 @@ from typing import Annotated
 import typer
 
 from paretoml._result import load_study
-from paretoml.cli._common import PickOptions, StorageArg, StudyOpt, console, reported_errors, with_pick_options
+from paretoml.cli._common import (
+    ArtifactsOpt,
+    PickOptions,
+    StorageArg,
+    StudyOpt,
+    console,
+    reported_errors,
+    with_pick_options,
+)
 
 __all__ = ["dashboard", "export", "pick", "report"]
 
 
 @with_pick_options
-def pick(storage: StorageArg, study: StudyOpt = None, *, choice: PickOptions) -> None:
+def pick(storage: StorageArg, study: StudyOpt = None, artifacts: ArtifactsOpt = None, *, choice: PickOptions) -> None:
     """Pick the one model to ship from a stored study's front, and say why."""
     with reported_errors():
-        chosen = choice.pick(load_study(storage, study))
+        chosen = choice.pick(load_study(storage, study, artifacts=artifacts))
     console.print(str(chosen))
 
 
@@ -27,6 +35,7 @@ def export(
     out: Annotated[Path, typer.Argument(help="Directory to write the predictor to.")],
     study: StudyOpt = None,
     trial: Annotated[int | None, typer.Option(help="Export this trial instead of picking one.")] = None,
+    artifacts: ArtifactsOpt = None,
     *,
     choice: PickOptions,
 ) -> None:
@@ -34,7 +43,7 @@ def export(
     from paretoml.report import model_card, write_model_card
 
     with reported_errors():
-        result = load_study(storage, study)
+        result = load_study(storage, study, artifacts=artifacts)
         chosen = None
         if trial is None:
             chosen = choice.pick(result)
@@ -51,6 +60,7 @@ def report(
     storage: StorageArg,
     out: Annotated[Path, typer.Argument(help="Directory for index.html and PNGs.")],
     study: StudyOpt = None,
+    artifacts: ArtifactsOpt = None,
     *,
     choice: PickOptions,
 ) -> None:
@@ -58,7 +68,7 @@ def report(
     from paretoml.report import build_report
 
     with reported_errors():
-        result = load_study(storage, study)
+        result = load_study(storage, study, artifacts=artifacts)
         page = build_report(result, out, pick=choice.pick(result))
     console.print(f"report written to {page}")
 
@@ -66,6 +76,7 @@ def report(
 def dashboard(
     storage: StorageArg,
     study: StudyOpt = None,
+    artifacts: ArtifactsOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
 ) -> None:
@@ -76,7 +87,7 @@ def dashboard(
 
     with reported_errors():
         server = require("optuna_dashboard", "paretoml dashboard")
-        result = load_study(storage, study)
+        result = load_study(storage, study, artifacts=artifacts)
     store = FileSystemArtifactStore(str(result.artifact_dir))
     console.print(f"optuna-dashboard for {result.study.study_name!r} on http://{host}:{port}/ (Ctrl-C to stop)")
     server.run_server(result.study._storage, host=host, port=port, artifact_store=store)

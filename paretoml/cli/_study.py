@@ -14,7 +14,7 @@ from paretoml._budget import parse_budget
 from paretoml._pick_text import fmt_kb, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
-from paretoml.cli._common import StorageArg, StudyOpt, console, reported_errors
+from paretoml.cli._common import ArtifactsOpt, StorageArg, StudyOpt, console, reported_errors
 
 __all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
@@ -150,8 +150,8 @@ def worker(
     )
 
 
-def front(storage: StorageArg, study: StudyOpt = None) -> None:
+def front(storage: StorageArg, study: StudyOpt = None, artifacts: ArtifactsOpt = None) -> None:
     """Print the Pareto front of a stored study."""
     with reported_errors():
-        result = load_study(storage, study)
+        result = load_study(storage, study, artifacts=artifacts)
     _print_result(result)

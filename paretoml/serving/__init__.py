@@ -8,9 +8,15 @@ Example:
     >>> from paretoml.serving import load
     >>> pred = load("churn-model/")      # doctest: +SKIP
     >>> pred.output(df.head(3))         # doctest: +SKIP
+
+``create_app`` and ``serve`` (the HTTP server, :mod:`paretoml.serving._http`) load on first use and
+need the ``serve`` extra (Starlette, uvicorn); they are left out of ``__all__`` so that a star import
+does not need it.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from paretoml.serving._compiled import (
     COMPILE_STATS,
@@ -22,6 +28,10 @@ from paretoml.serving._compiled import (
 )
 from paretoml.serving._predictor import Predictor, load
 from paretoml.serving._runtimes import RUNTIMES, BaseRuntime, compiled, register_runtime
+
+if TYPE_CHECKING:
+    from paretoml.serving._http import create_app as create_app
+    from paretoml.serving._http import serve as serve
 
 __all__ = [
     "COMPILE_STATS",
@@ -40,3 +50,15 @@ __all__ = [
 
 register_runtime(Tl2cgenRuntime(quantize=False))
 register_runtime(Tl2cgenRuntime(quantize=True))
+
+
+def __getattr__(name: str) -> Any:
+    if name not in ("create_app", "serve"):
+        raise AttributeError(f"module 'paretoml.serving' has no attribute {name!r}")
+    from paretoml._imports import require
+
+    for module in ("starlette", "uvicorn"):
+        require(module, "the HTTP server (paretoml serve)")
+    from paretoml.serving import _http
+
+    return getattr(_http, name)

@@ -1,14 +1,15 @@
 """The served artifact: fitted preprocessing plus a model in its serving runtime.
 
-A :class:`Predictor` takes raw data as the user has it (a DataFrame, a dict for one row, a 2-D array,
-or images for an image predictor) and follows scikit-learn's conventions (``classes_``,
-``feature_names_in_``, ``predict_proba`` columns in ``classes_`` order). It saves to a directory of
-native files (``manifest.json`` plus the model in LightGBM text, XGBoost UBJSON, or CNN weights as
-safetensors) and loads without pickle.
+A :class:`Predictor` takes raw data as the user has it (a DataFrame, a list of dicts, a dict of columns
+or of one row's values, a pyarrow Table, a 2-D array, or images for an image predictor) and follows
+scikit-learn's conventions (``classes_``, ``feature_names_in_``, ``predict_proba`` columns in
+``classes_`` order). It saves to a directory of native files (``manifest.json`` plus the model in
+LightGBM text, XGBoost UBJSON, or CNN weights as safetensors) and loads without pickle.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,9 +81,10 @@ class Predictor:
         """Predict labels (classification) or values (regression) for raw input.
 
         Args:
-            X: A DataFrame, a dict or Series (one row), or a 2-D array whose columns are
-                :attr:`feature_names_in_` (or all training columns) in order; for an image predictor
-                also one image or a stack of images (see :attr:`image_shape`).
+            X: A DataFrame; a list of dicts (one per row, the usual JSON batch); a dict of columns
+                (``{"age": [31, 45], ...}``); a dict or Series (one row); a pyarrow Table; or a 2-D array
+                whose columns are :attr:`feature_names_in_` (or all training columns) in order; for an
+                image predictor also one image or a stack of images (see :attr:`image_shape`).
 
         Returns:
             Labels from :attr:`classes_`, or predicted values, one per row.
@@ -123,19 +125,48 @@ class Predictor:
         return self._raw(X)
 
     def _raw(self, X: Any) -> np.ndarray:
-        if isinstance(X, pd.DataFrame):
+        if isinstance(X, pd.DataFrame):  # first: the batch path users time
             if len(X) == 1:
                 return self.model.predict_one(self.preprocessor.transform_row(self._row_of_frame(X)))
             encoded = self.preprocessor.transform_arrays(column_arrays(X, self._positions(X)), len(X))
             return self._batch(encoded)
         if isinstance(X, (Mapping, pd.Series)):
-            if isinstance(X, Mapping) and any(np.ndim(v) > 0 for v in X.values()):
-                return self._raw(pd.DataFrame(X))
+            if isinstance(X, Mapping) and _holds_columns(X):
+                return self._raw(_frame_of_columns(X))
             missing = [n for n in self._names if n not in X]
             if missing:
                 raise self.preprocessor.missing_error(missing)
             return self.model.predict_one(self.preprocessor.transform_row([X[n] for n in self._names]))
+        if isinstance(X, (list, tuple)):
+            if not X:
+                raise DataError("X is an empty list; pass at least one row to predict.")
+            if isinstance(X[0], Mapping):
+                return self._raw(X[0]) if len(X) == 1 else self._raw(self._frame_of_records(X))
+        arrow = _arrow_frame(X)
+        if arrow is not None:
+            return self._raw(arrow)
         return self._raw_array(X)
+
+    def _frame_of_records(self, X: list[Any] | tuple[Any, ...]) -> pd.DataFrame:
+        """A list of dicts (one per row) as a DataFrame of the feature columns.
+
+        Raises:
+            DataError: When an item is not a dict.
+            ColumnMismatchError: When a record lacks a feature column (send ``null`` for a missing value).
+        """
+        try:
+            return pd.DataFrame({n: [r[n] for r in X] for n in self._names}, columns=self._names)
+        except (KeyError, TypeError, IndexError):
+            for i, record in enumerate(X):
+                if not isinstance(record, Mapping):
+                    raise DataError(
+                        f"X is a list of records, but item {i} is a {type(record).__name__}, not a dict. Send "
+                        "one dict per row, e.g. [{'age': 31, 'plan': 'pro'}, ...]."
+                    ) from None
+                missing = [n for n in self._names if n not in record]
+                if missing:
+                    raise ColumnMismatchError(f"record {i}: {self.preprocessor.missing_error(missing)}") from None
+            raise
 
     def _batch(self, encoded: np.ndarray) -> np.ndarray:
         if encoded.shape[0] == 0:
@@ -171,7 +202,13 @@ class Predictor:
         return arr
 
     def _raw_array(self, X: Any) -> np.ndarray:
-        arr = self._flatten_images(np.asarray(X))
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:  # NumPy refuses ragged nested lists
+            raise DataError(
+                f"X could not be read as a 2-D array ({exc}). Give every row the same number of values."
+            ) from exc
+        arr = self._flatten_images(arr)
         if arr.ndim == 1:
             arr = arr.reshape(1, -1)
         if arr.ndim != 2:
@@ -257,6 +294,41 @@ class Predictor:
 
     def __repr__(self) -> str:
         return f"Predictor(family={self.family!r}, task={self.task!r}, n_features_in_={self.n_features_in_})"
+
+
+def _holds_columns(X: Mapping[Any, Any]) -> bool:
+    """Whether a dict holds columns (lists or arrays) rather than the values of one row."""
+    try:
+        return any(np.ndim(v) > 0 for v in X.values())
+    except ValueError:  # a ragged nested list: a column, which _frame_of_columns reports
+        return True
+
+
+def _frame_of_columns(X: Mapping[Any, Any]) -> pd.DataFrame:
+    """A dict of columns as a DataFrame.
+
+    Raises:
+        DataError: When the columns differ in length.
+    """
+    try:
+        return pd.DataFrame(X)
+    except ValueError as exc:
+        lengths = {str(k): len(v) for k, v in X.items() if isinstance(v, (list, tuple, np.ndarray, pd.Series))}
+        raise DataError(
+            f"X is a dict of columns of different lengths {lengths}; give every column one value per row."
+        ) from exc
+
+
+def _arrow_frame(X: Any) -> pd.DataFrame | None:
+    """A pyarrow Table or RecordBatch as a DataFrame; None for anything else.
+
+    pyarrow is never imported here: an object can only be a pyarrow table if pyarrow is loaded already.
+    """
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(X, (pa.Table, pa.RecordBatch)):
+        frame: pd.DataFrame = X.to_pandas()
+        return frame
+    return None
 
 
 def load(path: str | Path) -> Predictor:
