@@ -1,0 +1,68 @@
+"""Ctrl-C during ``paretoml run``: one line, exit status 130, the trial's reason recorded, a resume completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from paretoml.study import INTERRUPTED
+
+
+def _study_file(folder: Path) -> Path:
+    path = folder / "k.yaml"
+    path.write_text(
+        "study_name: k\ndata: sklearn:breast_cancer\ntarget: target\nbudget: 500 trials\n"
+        "hardware: {n_threads: 1}\nfamilies: [lightgbm]\nseed: 0\nartifacts: arts\n"
+    )
+    return path
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "paretoml", *args]
+
+
+def test_ctrl_c_during_run_records_the_reason_says_how_to_resume_and_resume_works(tmp_path: Path) -> None:
+    study_file = _study_file(tmp_path)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    proc = subprocess.Popen(_cli("run", str(study_file)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline, sent = time.monotonic() + 120, False
+        while time.monotonic() < deadline and not sent:
+            time.sleep(0.01)
+            try:
+                trials = optuna.load_study(study_name="k", storage=url).get_trials(deepcopy=False)
+            except Exception:  # the run has not created the study yet
+                continue
+            done = sum(t.state == TrialState.COMPLETE for t in trials)
+            if done >= 2 and trials[-1].state == TrialState.RUNNING and "worker" in trials[-1].user_attrs:
+                os.kill(proc.pid, signal.SIGINT)
+                sent = True
+        assert sent, "never saw the run mid-trial"
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    text = (out + err).decode()
+    assert proc.returncode == 130, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    after = optuna.load_study(study_name="k", storage=url).get_trials()
+    done = sum(t.state == TrialState.COMPLETE for t in after)
+    lines = [line for line in text.splitlines() if line.startswith("interrupted:")]
+    assert lines == [
+        f"interrupted: {done} completed trials are kept in {tmp_path / 'k.db'} (study 'k'); "
+        f"resume with: paretoml run {study_file}"
+    ]
+    failed = [t for t in after if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].user_attrs["fail_reason"] == INTERRUPTED
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+    again = subprocess.run(_cli("run", str(study_file), "--budget", "2 trials"), capture_output=True, timeout=300)
+    assert again.returncode == 0, again.stdout.decode()[-2000:]
+    resumed = optuna.load_study(study_name="k", storage=url).get_trials()
+    assert sum(t.state == TrialState.COMPLETE for t in resumed) == done + 2
