@@ -76,8 +76,10 @@ def _write(tmp_path: Path, text: str) -> Path:
             "unknown keys",
         ),
         (
-            "family: lightgbm\nparams:\n  b: {type: int, low: 0, high: 1}\n  a: {type: int, low: 1, high: 2, when: 5}\n",
-            r"params\.a\.when: must map an earlier parameter to its value\(s\), e\.g\. `when: \{bagging_freq: 1\}`; got 5",
+            "family: lightgbm\nparams:\n  b: {type: int, low: 0, high: 1}\n"
+            "  a: {type: int, low: 1, high: 2, when: 5}\n",
+            r"params\.a\.when: must map an earlier parameter to its value\(s\), "
+            r"e\.g\. `when: \{bagging_freq: 1\}`; got 5",
         ),
         (
             "family: lightgbm\nparams:\n  a: {type: int, low: 1, high: 9, step: 0.5}\n",
