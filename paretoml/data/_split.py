@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from paretoml.data._checks import MIN_TRAIN_ROWS, min_rows_per_class, warn_target_leaks
 from paretoml.data._intake import Dataset
 from paretoml.exceptions import ConfigError, DataError
 
@@ -88,6 +89,10 @@ def make_splits(
         raise ConfigError(
             f"`valid_size` + `test_size` must leave at least 10% for training; got {valid_size} + {test_size}."
         )
+    fractions = [test_size] if test is None else []
+    if validation is None:
+        fractions.append(valid_size / (1.0 - (test_size if test is None else 0.0)))
+    _check_class_rows(ds, fractions)
     idx = np.arange(len(ds.y))
     rest = idx
     if test is None:
@@ -102,4 +107,41 @@ def make_splits(
     else:
         valid_part = Part(validation.X, validation.y)
     train_part = Part(ds.X.iloc[rest].reset_index(drop=True), ds.y[rest])
+    _check_part_rows(len(ds.y), fractions, [len(train_part.y), len(valid_part.y), len(test_part.y)])
+    if len(train_part.y) >= _LEAK_MIN_ROWS:  # on fewer rows a feature matches the target by chance
+        warn_target_leaks(train_part.X, train_part.y, ds.task)
     return Splits(train=train_part, valid=valid_part, test=test_part)
+
+
+_LEAK_MIN_ROWS = 30
+_MIN_SCORED_ROWS = 2  # a metric on validation or test needs two rows (R² and AUC are undefined on one)
+
+
+def _check_class_rows(ds: Dataset, fractions: list[float]) -> None:
+    """Refuse a class too small for every split part to hold one row of it (its scores would be NaN)."""
+    if ds.task == "regression" or not fractions:
+        return
+    need = min_rows_per_class(fractions)
+    counts = np.bincount(ds.y, minlength=len(ds.classes))
+    small = [(ds.classes[i].item() if isinstance(ds.classes[i], np.generic) else ds.classes[i], int(n)) for i, n in enumerate(counts) if n < need]
+    if small:
+        label, n = small[0]
+        parts = "train, validation and test" if len(fractions) == 2 else "train and the split-off part"
+        raise DataError(
+            f"class {label!r} has {n} row(s) (of {len(ds.y)}); the split needs at least {need} rows of every class "
+            f"so that {parts} each hold one (else its scores are undefined). Add rows of that class, merge it "
+            "with another or drop it, or pass `validation=` and `test=` sets that hold it."
+        )
+
+
+def _check_part_rows(n: int, fractions: list[float], sizes: list[int]) -> None:
+    """Refuse splits too small to train on or to score (they would fail every trial)."""
+    train, valid, test = sizes
+    if train >= MIN_TRAIN_ROWS and valid >= _MIN_SCORED_ROWS and test >= _MIN_SCORED_ROWS:
+        return
+    kept = float(np.prod([1.0 - f for f in fractions])) if fractions else 1.0
+    raise DataError(
+        f"{n} rows split into {train} train, {valid} validation and {test} test rows; paretoml needs at least "
+        f"{MIN_TRAIN_ROWS} training rows and {_MIN_SCORED_ROWS} each for validation and test. Pass at least "
+        f"{int(np.ceil(MIN_TRAIN_ROWS / kept))} rows, or give `validation=`/`test=` sets explicitly."
+    )
