@@ -168,8 +168,9 @@ def load_data(spec: str) -> pd.DataFrame:
             return pd.read_parquet(path)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # malformed, binary, empty
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
         raise DataError(
-            f"`data` file {spec!r} cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'} ({first}). Check that it "
+            f"`data` file {spec!r} cannot be read as {kind} ({first}). Check that it "
             "is a UTF-8 CSV with one header row and the same number of fields on every line (or a Parquet file)."
         ) from exc
     raise ConfigError(f"`data` file {spec!r} must be .csv, .csv.gz or .parquet.")

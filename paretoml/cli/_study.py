@@ -18,7 +18,7 @@ from paretoml._pick_text import fmt_kb, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.cli._common import StorageArg, StudyOpt, console, reported_errors
-from paretoml.study import open_storage
+from paretoml.study._storage import open_existing_storage
 
 __all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
@@ -174,10 +174,8 @@ def _interruptible(kwargs: dict[str, Any], resume: list[str]) -> Iterator[None]:
     except KeyboardInterrupt:
         where, name = kwargs.get("storage"), kwargs["study_name"]
         try:
-            done = sum(
-                t.state == optuna.trial.TrialState.COMPLETE
-                for t in optuna.load_study(study_name=name, storage=open_storage(where)).get_trials(deepcopy=False)
-            )
+            study = optuna.load_study(study_name=name, storage=open_existing_storage(str(where)))
+            done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
             kept = f"{done} completed trials are kept in {where} (study {name!r})"
         except Exception:  # interrupted before the study existed (or an in-memory study): nothing to keep
             kept = "no trial was kept"

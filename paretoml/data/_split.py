@@ -123,7 +123,8 @@ def _check_class_rows(ds: Dataset, fractions: list[float]) -> None:
         return
     need = min_rows_per_class(fractions)
     counts = np.bincount(ds.y, minlength=len(ds.classes))
-    small = [(ds.classes[i].item() if isinstance(ds.classes[i], np.generic) else ds.classes[i], int(n)) for i, n in enumerate(counts) if n < need]
+    labels = [c.item() if isinstance(c, np.generic) else c for c in ds.classes]
+    small = [(labels[i], int(n)) for i, n in enumerate(counts) if n < need]
     if small:
         label, n = small[0]
         parts = "train, validation and test" if len(fractions) == 2 else "train and the split-off part"

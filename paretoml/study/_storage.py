@@ -94,8 +94,8 @@ def open_existing_storage(storage: str | Path) -> BaseStorage:
         path = Path(url[len(scheme) :])
         if not path.is_file():
             raise ConfigError(
-                f"`storage` {str(storage)!r} does not exist (no file {str(path)!r}). Pass the database a study was written "
-                "to (e.g. studies/x.db, as `paretoml run` prints); reading never creates one."
+                f"`storage` {str(storage)!r} does not exist (no file {str(path)!r}). Pass the database a study was "
+                "written to (e.g. studies/x.db, as `paretoml run` prints); reading never creates one."
             )
         if scheme == "sqlite:///":
             _check_study_database(path, str(storage))
@@ -117,7 +117,9 @@ def _check_study_database(path: Path, given: str) -> None:
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"`storage` {given!r} cannot be read as a SQLite database ({exc}). Pass a study database.")
+        raise ConfigError(
+            f"`storage` {given!r} cannot be read as a SQLite database ({exc}). Pass a study database."
+        ) from exc
     if "studies" not in tables:
         raise ConfigError(
             f"`storage` {given!r} is a SQLite database without any Optuna study in it. Pass the study database "
