@@ -214,18 +214,27 @@ def _quiet_optuna() -> Iterator[None]:
     """Optuna's per-trial INFO lines off while the study runs (the progress line says what they said)."""
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(min(max(before, optuna.logging.WARNING), optuna.logging.CRITICAL))
-    trial_log = logging.getLogger("optuna.study._optimize")
-    trial_log.addFilter(_not_interrupt)  # Ctrl-C: the caller says it in one line, not a 45-line traceback
+    trial_log, quiet = logging.getLogger("optuna.study._optimize"), _NoInterruptLog()
+    trial_log.addFilter(quiet)  # Ctrl-C: the caller says it in one line, not a 45-line traceback
     try:
         yield
     finally:
-        trial_log.removeFilter(_not_interrupt)
+        trial_log.removeFilter(quiet)
         optuna.logging.set_verbosity(before)
 
 
-def _not_interrupt(record: logging.LogRecord) -> bool:
-    """False for Optuna's "trial failed" record of a KeyboardInterrupt."""
-    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+class _NoInterruptLog(logging.Filter):
+    """Drops Optuna's two "trial failed" records of a trial stopped by KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prefix: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            self.prefix = record.getMessage().split(" failed with ", 1)[0] + " failed with value"
+            return False
+        return self.prefix is None or not record.getMessage().startswith(self.prefix)
 
 
 def _interrupt(study: optuna.Study, helpers: list[Any], exc: KeyboardInterrupt) -> None:

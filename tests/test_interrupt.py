@@ -51,7 +51,7 @@ def test_ctrl_c_during_run_records_the_reason_says_how_to_resume_and_resume_work
         proc.wait()
     text = (out + err).decode()
     assert proc.returncode == 130, text[-3000:]
-    assert "Traceback" not in text, text[-3000:]
+    assert "Traceback" not in text and "failed with" not in text, text[-3000:]  # no Optuna log of the interrupt
     after = optuna.load_study(study_name="k", storage=url).get_trials()
     done = sum(t.state == TrialState.COMPLETE for t in after)
     lines = [line for line in text.splitlines() if line.startswith("interrupted:")]
