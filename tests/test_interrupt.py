@@ -1,17 +1,22 @@
-"""Ctrl-C during ``paretoml run``: one line, exit status 130, the trial's reason recorded, a resume completes."""
+"""Ctrl-C during ``paretoml run`` and ``optimize``: one line, exit status 130, the trial's reason recorded, a resume completes."""
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
+from sklearn.datasets import load_breast_cancer
 
+import paretoml
 from paretoml.study import INTERRUPTED
 
 
@@ -66,3 +71,39 @@ def test_ctrl_c_during_run_records_the_reason_says_how_to_resume_and_resume_work
     assert again.returncode == 0, again.stdout.decode()[-2000:]
     resumed = optuna.load_study(study_name="k", storage=url).get_trials()
     assert sum(t.state == TrialState.COMPLETE for t in resumed) == done + 2
+
+
+def test_ctrl_c_in_optimize_reraises_with_a_note_and_records_the_reason(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    stop = threading.Event()
+
+    def interrupt_mid_trial() -> None:
+        while not stop.is_set():
+            time.sleep(0.01)
+            try:
+                trials = optuna.load_study(study_name="o", storage=url).get_trials(deepcopy=False)
+            except Exception:
+                continue
+            if len(trials) >= 2 and trials[-1].state == TrialState.RUNNING and "worker" in trials[-1].user_attrs:
+                _thread.interrupt_main()  # Ctrl-C as the main thread sees it
+                return
+
+    watcher = threading.Thread(target=interrupt_mid_trial, daemon=True)
+    watcher.start()
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            paretoml.optimize(
+                (X, y), "500 trials", storage=url, study_name="o", families=["lightgbm"], hardware=1, progress=False
+            )
+    finally:
+        stop.set()
+        watcher.join()
+    trials = optuna.load_study(study_name="o", storage=url).get_trials()
+    done = sum(t.state == TrialState.COMPLETE for t in trials)
+    assert info.value.__notes__ == [
+        f"paretoml: interrupted; {done} completed trials are kept in the study 'o'. "
+        "Call optimize() again with the same storage and study_name to continue it."
+    ]
+    assert [t.user_attrs.get("fail_reason") for t in trials if t.state == TrialState.FAIL] == [INTERRUPTED]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
