@@ -1,4 +1,4 @@
-"""Ctrl-C during ``paretoml run`` and ``optimize``: one line, exit status 130, the trial's reason recorded, a resume completes."""
+"""Ctrl-C during ``paretoml run`` and ``optimize``: one line, status 130, the reason recorded, resume works."""
 
 from __future__ import annotations
 
