@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer
 
 import paretoml
 from paretoml import DataError
-from paretoml.data import Preprocessor, intake, make_splits
+from paretoml.data import Preprocessor, intake, intake_like, make_splits
 from paretoml.data._checks import FLOAT32_MAX, min_rows_per_class
 
 
@@ -153,3 +153,13 @@ def test_clean_data_raises_no_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _prepare(X, y)
+
+
+def test_a_given_test_set_without_a_class_warns() -> None:
+    X, y = _cancer()
+    train = intake((X.iloc[:400], y.iloc[:400]))
+    rest = (X.iloc[400:][y.iloc[400:] == 1], y.iloc[400:][y.iloc[400:] == 1])
+    test = intake_like(rest, train, target=None, name="test")
+    with pytest.warns(UserWarning, match=r"`test` holds no rows of classes \[0\]: metrics such as ROC AUC are "
+                      r"undefined \(NaN\) on it.*Give `test=` rows of every class"):  # fmt: skip
+        make_splits(train, test=test)

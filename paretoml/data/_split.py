@@ -93,6 +93,9 @@ def make_splits(
     if validation is None:
         fractions.append(valid_size / (1.0 - (test_size if test is None else 0.0)))
     _check_class_rows(ds, fractions)
+    for name, given in (("validation", validation), ("test", test)):
+        if given is not None:
+            _warn_missing_classes(name, given, ds)
     idx = np.arange(len(ds.y))
     rest = idx
     if test is None:
@@ -132,6 +135,21 @@ def _check_class_rows(ds: Dataset, fractions: list[float]) -> None:
             f"class {label!r} has {n} row(s) (of {len(ds.y)}); the split needs at least {need} rows of every class "
             f"so that {parts} each hold one (else its scores are undefined). Add rows of that class, merge it "
             "with another or drop it, or pass `validation=` and `test=` sets that hold it."
+        )
+
+
+def _warn_missing_classes(name: str, given: Dataset, ds: Dataset) -> None:
+    """Warn when a given validation or test set lacks a class: ROC AUC and the like are NaN on it."""
+    if ds.task == "regression":
+        return
+    missing = sorted(set(range(len(ds.classes))) - set(np.unique(given.y).tolist()))
+    if missing:
+        labels = [c.item() if isinstance(c, np.generic) else c for c in ds.classes[missing]]
+        warnings.warn(
+            f"`{name}` holds no rows of classes {labels[:10]!r}: metrics such as ROC AUC are undefined (NaN) "
+            f"on it, and a pick then falls back to validation. Give `{name}=` rows of every class.",
+            UserWarning,
+            stacklevel=3,
         )
 
 
