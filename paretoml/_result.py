@@ -336,6 +336,11 @@ def load_study(storage: str | Path, study_name: str | None = None, *, artifacts:
     """
     store = open_existing_storage(storage)  # reading creates nothing: no folder, no file, no table
     names = [s.study_name for s in optuna.get_all_study_summaries(storage=store)]
+    if not names:
+        raise ConfigError(
+            f"`storage` {str(storage)!r} holds no study. Pass the database a study was written to (as `paretoml run` "
+            "prints), or run one first."
+        )
     if study_name is None:
         if len(names) != 1:
             raise ConfigError(f"`study_name` is needed: the storage holds studies {names}.")

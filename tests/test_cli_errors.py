@@ -82,3 +82,18 @@ def test_dashboard_port_out_of_range(tmp_path: Path) -> None:
     assert out.exit_code == 2 and out.exception is not None and isinstance(out.exception, SystemExit)
     text = " ".join(out.output.split())
     assert "Invalid value for '--port'" in text and "65535" in text and "Traceback" not in text, out.output
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [("folder", "is a folder. Pass the study database file inside it"), ("x.log", "holds no study. Pass the database")],
+)
+def test_front_on_a_folder_or_a_journal_without_a_study(tmp_path: Path, name: str, match: str) -> None:
+    target = tmp_path / name
+    if name == "folder":
+        target.mkdir()
+    else:
+        target.write_text("not a journal {\n")
+    out = runner.invoke(app, ["front", str(target)])
+    assert out.exit_code == 2 and match in _one_error(out.output), out.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing created beside it

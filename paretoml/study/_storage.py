@@ -92,6 +92,8 @@ def open_existing_storage(storage: str | Path) -> BaseStorage:
         if not url.startswith(scheme):
             continue
         path = Path(url[len(scheme) :])
+        if path.is_dir():
+            raise ConfigError(f"`storage` {str(storage)!r} is a folder. Pass the study database file inside it.")
         if not path.is_file():
             raise ConfigError(
                 f"`storage` {str(storage)!r} does not exist (no file {str(path)!r}). Pass the database a study was "
