@@ -84,7 +84,7 @@ def _huge() -> tuple[pd.DataFrame, pd.Series]:
          r"validation and test each hold one.*Add rows of that class, merge it with another or drop it"),
         (_tiny_regression, {},
          r"3 rows split into 1 train, 1 validation and 1 test rows; paretoml needs at least 10 training rows and 2 "
-         r"each for validation and test\. Pass at least 17 rows"),
+         r"each for validation and test\. Pass at least 18 rows"),
         (lambda: (pd.DataFrame({"a": np.nan, "b": 1.0}, index=range(100)), np.arange(100) % 2), {},
          r"no usable feature: all 2 columns were dropped \('a': all values missing in the training split; "
          r"'b': constant in the training split\)\. Pass at least one column that varies"),

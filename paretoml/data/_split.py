@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -158,9 +159,21 @@ def _check_part_rows(n: int, fractions: list[float], sizes: list[int]) -> None:
     train, valid, test = sizes
     if train >= MIN_TRAIN_ROWS and valid >= _MIN_SCORED_ROWS and test >= _MIN_SCORED_ROWS:
         return
-    kept = float(np.prod([1.0 - f for f in fractions])) if fractions else 1.0
     raise DataError(
         f"{n} rows split into {train} train, {valid} validation and {test} test rows; paretoml needs at least "
         f"{MIN_TRAIN_ROWS} training rows and {_MIN_SCORED_ROWS} each for validation and test. Pass at least "
-        f"{int(np.ceil(MIN_TRAIN_ROWS / kept))} rows, or give `validation=`/`test=` sets explicitly."
+        f"{_min_total_rows(fractions)} rows, or give `validation=`/`test=` sets explicitly."
     )
+
+
+def _min_total_rows(fractions: list[float]) -> int:
+    """The fewest rows whose cuts (scikit-learn rounds each cut up) leave enough rows in every part."""
+    n = MIN_TRAIN_ROWS
+    while True:
+        rest, cuts = n, []
+        for f in fractions:
+            cuts.append(math.ceil(f * rest - 1e-9))
+            rest -= cuts[-1]
+        if rest >= MIN_TRAIN_ROWS and all(c >= _MIN_SCORED_ROWS for c in cuts):
+            return n
+        n += 1
