@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -21,7 +24,15 @@ from paretoml._result import TEST_SCORES_ATTR, Result
 from paretoml._settings import Settings
 from paretoml.features import FeatureSelection
 from paretoml.measure import Hardware
-from paretoml.study import Objective, StudyContext, enqueue_warm_start, make_sampler, open_storage, open_study
+from paretoml.study import (
+    Objective,
+    StudyContext,
+    enqueue_warm_start,
+    fail_interrupted,
+    make_sampler,
+    open_storage,
+    open_study,
+)
 from paretoml.study._recovery import fail_dead_trials
 from paretoml.study._storage import GRACE_SECONDS
 
@@ -166,13 +177,17 @@ def optimize(
         setup_seconds = time.monotonic() - started
         helpers = _spawn_workers(problem, timeout)
         display.start_trials()
-        study.optimize(
-            Objective(ctx),
-            n_trials=_share(plan.trials, settings.workers, 0),
-            timeout=timeout,
-            catch=(Exception,),
-            callbacks=[*(settings.callbacks or []), display],
-        )
+        try:
+            study.optimize(
+                Objective(ctx),
+                n_trials=_share(plan.trials, settings.workers, 0),
+                timeout=timeout,
+                catch=(Exception,),
+                callbacks=[*(settings.callbacks or []), display],
+            )
+        except KeyboardInterrupt as exc:  # Ctrl-C: the trial in flight is FAIL with the reason; the rest is kept
+            _interrupt(study, helpers, exc)
+            raise
         display.stage(f"{display.describe()} | scoring the front on the test split...")
         for proc in helpers:
             proc.join()
@@ -199,10 +214,42 @@ def _quiet_optuna() -> Iterator[None]:
     """Optuna's per-trial INFO lines off while the study runs (the progress line says what they said)."""
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(min(max(before, optuna.logging.WARNING), optuna.logging.CRITICAL))
+    trial_log, quiet = logging.getLogger("optuna.study._optimize"), _NoInterruptLog()
+    trial_log.addFilter(quiet)  # Ctrl-C: the caller says it in one line, not a 45-line traceback
     try:
         yield
     finally:
+        trial_log.removeFilter(quiet)
         optuna.logging.set_verbosity(before)
+
+
+class _NoInterruptLog(logging.Filter):
+    """Drops Optuna's two "trial failed" records of a trial stopped by KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prefix: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            self.prefix = record.getMessage().split(" failed with ", 1)[0] + " failed with value"
+            return False
+        return self.prefix is None or not record.getMessage().startswith(self.prefix)
+
+
+def _interrupt(study: optuna.Study, helpers: list[Any], exc: KeyboardInterrupt) -> None:
+    """Stop the helper workers the same way, record the reason on what was running, say how to resume."""
+    for proc in helpers:
+        with contextlib.suppress(OSError):
+            os.kill(proc.pid, signal.SIGINT)
+    for proc in helpers:
+        proc.join()
+    fail_interrupted(study)
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
+    exc.add_note(
+        f"paretoml: interrupted; {done} completed trials are kept in the study {study.study_name!r}. "
+        "Call optimize() again with the same storage and study_name to continue it."
+    )
 
 
 def _share(total: int | None, workers: int, index: int) -> int | None:
@@ -244,7 +291,10 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     study.sampler = make_sampler(s.sampler, s.seed + len(study.trials))
     ctx = study_context(problem)
     ctx.attach_ranking(study)
-    study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
+    try:
+        study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
+    except KeyboardInterrupt:  # the parent passed on Ctrl-C: record it and stop without a traceback
+        fail_interrupted(study)
 
 
 def _rescore_front(result: Result, ctx: StudyContext) -> None:

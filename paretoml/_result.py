@@ -25,7 +25,8 @@ from paretoml.serving import Predictor
 
 if TYPE_CHECKING:
     from paretoml.trial import Problem, Rows
-from paretoml.study import OBJECTIVES, artifact_dir_for, artifact_store, open_storage
+from paretoml.study import OBJECTIVES, artifact_dir_for, artifact_store
+from paretoml.study._storage import open_existing_storage
 
 __all__ = ["BASELINE_ATTR", "DEGENERATE_Z", "Result", "load_study"]
 
@@ -372,11 +373,13 @@ def load_study(storage: str | Path, study_name: str | None = None, *, artifacts:
     Raises:
         ConfigError: When the study cannot be found.
     """
-    if isinstance(storage, (str, Path)) and "://" not in str(storage) and not Path(storage).exists():
-        raise ConfigError(f"`storage` {str(storage)!r} does not exist. Pass a study database path or URL.")
-    store = open_storage(storage)
-    assert store is not None
+    store = open_existing_storage(storage)  # reading creates nothing: no folder, no file, no table
     names = [s.study_name for s in optuna.get_all_study_summaries(storage=store)]
+    if not names:
+        raise ConfigError(
+            f"`storage` {str(storage)!r} holds no study. Pass the database a study was written to (as `paretoml run` "
+            "prints), or run one first."
+        )
     if study_name is None:
         if len(names) != 1:
             raise ConfigError(f"`study_name` is needed: the storage holds studies {names}.")

@@ -19,7 +19,7 @@ import yaml
 
 from paretoml._constraints import Fields, Instance
 from paretoml._settings import Param, schema
-from paretoml.exceptions import ConfigError
+from paretoml.exceptions import ConfigError, DataError
 
 __all__ = ["StudyFile", "file_keys", "load_data", "read_study_file"]
 
@@ -148,6 +148,7 @@ def load_data(spec: str) -> pd.DataFrame:
 
     Raises:
         ConfigError: For an unknown bundled name, a missing file or an unknown file type.
+        DataError: For a file that cannot be parsed (malformed or binary).
     """
     if spec.startswith("sklearn:"):
         name = spec.split(":", 1)[1]
@@ -160,8 +161,16 @@ def load_data(spec: str) -> pd.DataFrame:
     path = Path(spec)
     if not path.is_file():
         raise ConfigError(f"`data` file {spec!r} not found.")
-    if path.name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+    try:
+        if path.name.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path)
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # malformed, binary, empty
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        raise DataError(
+            f"`data` file {spec!r} cannot be read as {kind} ({first}). Check that it "
+            "is a UTF-8 CSV with one header row and the same number of fields on every line (or a Parquet file)."
+        ) from exc
     raise ConfigError(f"`data` file {spec!r} must be .csv, .csv.gz or .parquet.")

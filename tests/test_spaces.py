@@ -75,6 +75,20 @@ def _write(tmp_path: Path, text: str) -> Path:
             "family: lightgbm\nparams:\n  a: {type: int, low: 1, high: 2, colour: red}\n",
             "unknown keys",
         ),
+        (
+            "family: lightgbm\nparams:\n  b: {type: int, low: 0, high: 1}\n"
+            "  a: {type: int, low: 1, high: 2, when: 5}\n",
+            r"params\.a\.when: must map an earlier parameter to its value\(s\), "
+            r"e\.g\. `when: \{bagging_freq: 1\}`; got 5",
+        ),
+        (
+            "family: lightgbm\nparams:\n  a: {type: int, low: 1, high: 9, step: 0.5}\n",
+            r"params\.a\.step: must be a whole number >= 1 for type 'int'; use a step such as 1 or 2, or `type: float`",
+        ),
+        (
+            "family: lightgbm\nparams:\n  a: {type: float, low: 0, high: 1, step: -0.1}\n",
+            r"params\.a\.step: must be positive; use a step > 0 or leave `step` out",
+        ),
         ("family: lightgbm\nparams: {}\n", "params: must be a non-empty"),
         ("family: xgboost\nparams:\n  a: {type: int, low: 1, high: 2}\n", "family: is 'xgboost'"),
         ("family: lightgbm\nparams: [\n", "not valid YAML"),

@@ -78,7 +78,7 @@ def dashboard(
     study: StudyOpt = None,
     artifacts: ArtifactsOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to serve on (1-65535).", min=1, max=65535)] = 8080,
 ) -> None:
     """Serve optuna-dashboard for a stored study (artifacts included), on 127.0.0.1 by default."""
     from optuna.artifacts import FileSystemArtifactStore

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +18,7 @@ from paretoml._pick_text import fmt_kb, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.cli._common import ArtifactsOpt, StorageArg, StudyOpt, console, reported_errors
+from paretoml.study._storage import open_existing_storage
 
 __all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
@@ -127,7 +131,9 @@ def run(
         data = load_data(spec.data)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         console.print(f"[bold]paretoml[/bold] study {kwargs['study_name']!r}: {spec.data}, budget {plan.describe()}")
-        result = optimize(data, plan, **kwargs)  # shows the setup stages, then the live progress line
+        resume = ["paretoml", "run", str(study_file), *_given(budget=budget, storage=storage, study_name=study_name)]
+        with _interruptible(kwargs, resume + _given(workers=workers)):
+            result = optimize(data, plan, **kwargs)  # shows the setup stages, then the live progress line
     _print_result(result)
     console.print(f"storage: {kwargs['storage']}   artifacts: {result.artifact_dir}")
 
@@ -143,11 +149,40 @@ def worker(
         spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
         kwargs["workers"] = 1  # this process is one worker, whatever the file's `workers`
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
+        resume = ["paretoml", "worker", str(study_file), *_given(storage=storage, budget=budget, study_name=study_name)]
+        with _interruptible(kwargs, resume):
+            result = optimize(load_data(spec.data), budget if budget is not None else file_budget, **kwargs)
     done = len(result.completed_trials())
     console.print(
         f"worker done: study {result.study.study_name!r} has {done} completed of {len(result.study.trials)} trials"
     )
+
+
+def _given(**options: Any) -> list[str]:
+    """The command-line options that were given, as arguments (for the resume command)."""
+    return [arg for key, v in options.items() if v is not None for arg in (f"--{key.replace('_', '-')}", str(v))]
+
+
+@contextmanager
+def _interruptible(kwargs: dict[str, Any], resume: list[str]) -> Iterator[None]:
+    """On Ctrl-C: one line (what was kept, the command that continues) and exit status 130, no traceback.
+
+    ``optimize`` has already recorded the interrupted trial as FAIL with the reason.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        where, name = kwargs.get("storage"), kwargs["study_name"]
+        try:
+            study = optuna.load_study(study_name=name, storage=open_existing_storage(str(where)))
+            done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
+            kept = f"{done} completed trials are kept in {where} (study {name!r})"
+        except Exception:  # interrupted before the study existed (or an in-memory study): nothing to keep
+            kept = "no trial was kept"
+        console.print(
+            f"interrupted: {kept}; resume with: {shlex.join(resume)}", soft_wrap=True, markup=False, highlight=False
+        )
+        raise typer.Exit(code=130) from None
 
 
 def front(storage: StorageArg, study: StudyOpt = None, artifacts: ArtifactsOpt = None) -> None:

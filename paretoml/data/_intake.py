@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from paretoml.data._checks import check_feature_values, check_target_values, numbers_from_objects
 from paretoml.exceptions import ConfigError, DataError
 
 __all__ = ["TASKS", "Dataset", "Task", "as_frame", "intake", "intake_like"]
@@ -117,24 +118,7 @@ def _check_features(X: pd.DataFrame) -> None:
         raise DataError("`data` has no feature columns besides the target. Pass at least one feature.")
     if X.shape[0] == 0:
         raise DataError("`data` has no rows. Pass a non-empty data set.")
-    for col in X.columns:
-        s = X[col]
-        if ptypes.is_numeric_dtype(s.dtype) and not ptypes.is_bool_dtype(s.dtype):
-            values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            if np.isinf(values).any():
-                raise DataError(
-                    f"column {col!r} holds +/-inf values ({int(np.isinf(values).sum())} rows). "
-                    "Replace them with NaN (missing) or a finite value, e.g. X.replace([np.inf, -np.inf], np.nan)."
-                )
-        elif s.dtype == object:
-            sample = s.dropna().head(1000)
-            bad = sample[~sample.map(lambda v: isinstance(v, (str, bool, int, float, np.generic)))]
-            if len(bad):
-                raise DataError(
-                    f"column {col!r} holds values of unsupported type {type(bad.iloc[0]).__name__} "
-                    f"(e.g. {bad.iloc[0]!r}). Columns must hold numbers, booleans, strings or categories; "
-                    "convert or drop it."
-                )
+    check_feature_values(X)
 
 
 def _infer_task(y: pd.Series) -> Task:
@@ -169,6 +153,7 @@ def intake(data: Any, *, target: str | None = None, task: str | None = None, min
     y = _as_series(y_raw)
     if len(y) != len(X):
         raise DataError(f"`X` has {len(X)} rows but `y` has {len(y)}. Pass one target value per row of X.")
+    X = numbers_from_objects(X)
     _check_features(X)
     n_missing = int(y.isna().sum())
     if n_missing:
@@ -192,6 +177,8 @@ def intake(data: Any, *, target: str | None = None, task: str | None = None, min
             ) from exc
         if not np.isfinite(values).all():
             raise DataError("the regression target holds +/-inf. Replace or drop those rows.")
+        if min_classes > 1:  # the training data (a given validation or test set may be small and uniform)
+            check_target_values(y, "regression", values, None)
         return Dataset(X=X, y=values, task="regression", classes=np.array([]))
     try:
         classes, codes = np.unique(y.to_numpy(), return_inverse=True)
@@ -208,6 +195,8 @@ def intake(data: Any, *, target: str | None = None, task: str | None = None, min
     if task == "binary" and len(classes) > 2 and min_classes > 1:
         raise DataError(f"task 'binary' needs two classes; the target has {len(classes)}. Pass task='multiclass'.")
     resolved: Task = "binary" if len(classes) == 2 else "multiclass"
+    if min_classes > 1:
+        check_target_values(y, resolved, None, classes)
     return Dataset(X=X, y=codes.astype(np.int64), task=resolved, classes=classes)
 
 

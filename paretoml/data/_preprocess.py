@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from paretoml.exceptions import ColumnMismatchError
+from paretoml.exceptions import ColumnMismatchError, DataError
 
 __all__ = ["FeatureSpec", "Preprocessor", "column_arrays"]
 
@@ -107,6 +107,9 @@ class Preprocessor:
         Returns:
             The fitted preprocessor. Columns that are entirely missing, constant, or string columns
             with a distinct value in almost every row (identifiers) are dropped, with the reason kept.
+
+        Raises:
+            DataError: When every column is dropped.
         """
         if keep_all:
             return cls(features=[FeatureSpec(name, "num") for name in X.columns], input_columns=list(X.columns))
@@ -134,6 +137,12 @@ class Preprocessor:
                     continue
                 counts = s.value_counts(dropna=True, sort=True)
                 features.append(FeatureSpec(name, "cat", tuple(_py(v) for v in counts.index)))
+        if not features:
+            reasons = "; ".join(f"{k!r}: {v}" for k, v in list(dropped.items())[:5])
+            raise DataError(
+                f"no usable feature: all {len(dropped)} columns were dropped ({reasons}). Pass at least one "
+                "column that varies across the training rows."
+            )
         return cls(features=features, dropped=dropped, input_columns=list(X.columns))
 
     def select(self, names: Sequence[str]) -> Preprocessor:

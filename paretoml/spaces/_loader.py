@@ -117,8 +117,15 @@ def _parse_param(source: str, name: str, spec: Any, earlier: dict[str, ParamSpec
     unknown = set(spec) - {"type", "low", "high", "log", "step", "choices", "value", "when"}
     if unknown:
         raise _fail(source, key, f"unknown keys {sorted(unknown)!r}.")
+    when_raw = spec.get("when") or {}
+    if not isinstance(when_raw, dict):
+        raise _fail(
+            source,
+            f"{key}.when",
+            f"must map an earlier parameter to its value(s), e.g. `when: {{bagging_freq: 1}}`; got {when_raw!r}.",
+        )
     when: dict[str, tuple[Any, ...]] = {}
-    for other, allowed in (spec.get("when") or {}).items():
+    for other, allowed in when_raw.items():
         if other not in earlier:
             raise _fail(
                 source,
@@ -138,6 +145,13 @@ def _parse_param(source: str, name: str, spec: Any, earlier: dict[str, ParamSpec
             raise _fail(source, key, "`log` and `step` cannot be combined.")
         if kind == "int" and (low != int(low) or high != int(high)):
             raise _fail(source, key, f"int bounds must be whole numbers; got {low:g}..{high:g}.")
+        if step is not None and (step <= 0 or (kind == "int" and step != int(step))):
+            fix = (
+                "must be a whole number >= 1 for type 'int'; use a step such as 1 or 2, or `type: float`"
+                if kind == "int"
+                else "must be positive; use a step > 0 or leave `step` out"
+            )
+            raise _fail(source, f"{key}.step", f"{fix} (got {step:g}).")
         return ParamSpec(name, kind, low, high, log, step, when=when)
     if kind == "categorical":
         choices = spec.get("choices")

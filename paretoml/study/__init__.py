@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paretoml.study._objective import Objective, StudyContext
+from paretoml.study._objective import INTERRUPTED, Objective, StudyContext, fail_interrupted
 from paretoml.study._storage import (
     OBJECTIVES,
     artifact_dir_for,
@@ -15,6 +15,7 @@ from paretoml.study._storage import (
 from paretoml.study._warm import WARM_START, enqueue_warm_start
 
 __all__ = [
+    "INTERRUPTED",
     "OBJECTIVES",
     "WARM_START",
     "Objective",
@@ -22,6 +23,7 @@ __all__ = [
     "artifact_dir_for",
     "artifact_store",
     "enqueue_warm_start",
+    "fail_interrupted",
     "make_sampler",
     "open_storage",
     "open_study",

@@ -10,6 +10,7 @@ from typing import Any
 
 import optuna
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+from optuna.trial import TrialState
 
 from paretoml.families import get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
@@ -19,7 +20,9 @@ from paretoml.study._recovery import WORKER_ATTR, worker_id
 from paretoml.study._warm import warm_start_params
 from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
 
-__all__ = ["Objective", "StudyContext"]
+__all__ = ["INTERRUPTED", "Objective", "StudyContext", "fail_interrupted"]
+
+INTERRUPTED = "interrupted by the user (KeyboardInterrupt)"
 
 _NO_SELECTION = FeatureSelection(method="off")
 
@@ -132,6 +135,9 @@ class Objective:
         except Exception as exc:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:2000])
             raise
+        except KeyboardInterrupt:  # Optuna records the trial FAIL and re-raises; say why it failed
+            trial.set_user_attr("fail_reason", INTERRUPTED)
+            raise
 
     def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
         ctx = self.ctx
@@ -185,3 +191,22 @@ class Objective:
             attrs["metric_cv_std"] = out.metric_std
             attrs["metric_holdout"] = out.fold_metrics[0]
         return attrs
+
+
+def fail_interrupted(study: optuna.Study) -> list[int]:
+    """Mark FAIL, with :data:`INTERRUPTED` as the reason, the trials this process left RUNNING.
+
+    Ctrl-C inside the objective is recorded by :class:`Objective`; this covers one that lands in
+    Optuna's own code between creating a trial and calling the objective.
+
+    Returns:
+        The numbers of the trials marked FAIL.
+    """
+    me, failed = worker_id(), []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get(WORKER_ATTR, me) != me:
+            continue  # another worker's trial, still running
+        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+        if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+            failed.append(trial.number)
+    return failed

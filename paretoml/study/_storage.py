@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
 import tempfile
 import time
 import warnings
@@ -27,6 +28,7 @@ __all__ = [
     "check_artifact_dir",
     "check_storage",
     "make_sampler",
+    "open_existing_storage",
     "open_storage",
     "open_study",
     "storage_url",
@@ -77,6 +79,54 @@ def open_storage(storage: str | Path | BaseStorage | None) -> BaseStorage | None
             f"`storage` {url!r}: cannot connect to the database ({exc.orig}). Check that the server runs "
             "and the URL's host, port, user and database are right."
         ) from exc
+
+
+def open_existing_storage(storage: str | Path) -> BaseStorage:
+    """Open a storage that must already hold studies, for reading: never creates a file, folder or table.
+
+    Raises:
+        ConfigError: When a SQLite or journal file does not exist, or a file is not a study database.
+    """
+    url = storage_url(storage)
+    for scheme in ("sqlite:///", "journal:///"):
+        if not url.startswith(scheme):
+            continue
+        path = Path(url[len(scheme) :])
+        if path.is_dir():
+            raise ConfigError(f"`storage` {str(storage)!r} is a folder. Pass the study database file inside it.")
+        if not path.is_file():
+            raise ConfigError(
+                f"`storage` {str(storage)!r} does not exist (no file {str(path)!r}). Pass the database a study was "
+                "written to (e.g. studies/x.db, as `paretoml run` prints); reading never creates one."
+            )
+        if scheme == "sqlite:///":
+            _check_study_database(path, str(storage))
+    store = open_storage(storage)
+    assert store is not None
+    return store
+
+
+def _check_study_database(path: Path, given: str) -> None:
+    """Refuse a file that is not SQLite, or a SQLite file without Optuna's tables (opening would add them)."""
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head != b"SQLite format 3\x00":
+        raise ConfigError(
+            f"`storage` {given!r} is not a SQLite database (it starts with {head[:8]!r}). Pass the study database "
+            "that `paretoml run` or optimize(storage=...) wrote."
+        )
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(
+            f"`storage` {given!r} cannot be read as a SQLite database ({exc}). Pass a study database."
+        ) from exc
+    if "studies" not in tables:
+        raise ConfigError(
+            f"`storage` {given!r} is a SQLite database without any Optuna study in it. Pass the study database "
+            "that `paretoml run` or optimize(storage=...) wrote."
+        )
 
 
 def _rdb_storage(url: str) -> RDBStorage:
