@@ -50,6 +50,15 @@ def test_the_http_server_pulls_in_no_search_code(tmp_path: Path, mixed_frame: pd
     assert not {"optuna", "shap", "paretoml.compression", "paretoml.study"} & serving
 
 
+def test_the_serve_command_pulls_in_no_search_code() -> None:
+    """`paretoml serve` builds only its own command: a serving process starts without optuna or the study."""
+    code = (
+        "sys.argv = ['paretoml', 'serve', '--help']\nfrom paretoml.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code) == []
+
+
 def test_loading_and_predicting_pulls_in_no_search_code(tmp_path: Path, mixed_frame: pd.DataFrame) -> None:
     pred, X = _lightgbm_predictor(mixed_frame)
     folder = pred.save(tmp_path / "p")

@@ -9,14 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from paretoml._pick import PRESETS, Pick
-from paretoml._result import Result
 from paretoml.exceptions import ConfigError, ParetoMLError
+
+if TYPE_CHECKING:  # the serve command imports this module: it must not pull in the search (optuna)
+    from paretoml._result import Result
 
 __all__ = ["ArtifactsOpt", "PickOptions", "StorageArg", "StudyOpt", "console", "reported_errors", "with_pick_options"]
 
