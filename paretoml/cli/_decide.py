@@ -27,6 +27,9 @@ def export(
     out: Annotated[Path, typer.Argument(help="Directory to write the predictor to.")],
     study: StudyOpt = None,
     trial: Annotated[int | None, typer.Option(help="Export this trial instead of picking one.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a previous paretoml predictor in OUT (other files stay).")
+    ] = False,
     *,
     choice: PickOptions,
 ) -> None:
@@ -39,7 +42,7 @@ def export(
         if trial is None:
             chosen = choice.pick(result)
             trial = chosen.trial
-        folder = result.predictor(trial).save(out)
+        folder = result.predictor(trial).save(out, overwrite=force)
         write_model_card(model_card(result, trial, chosen), folder)
     console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
     if chosen is not None:
