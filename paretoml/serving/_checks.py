@@ -10,6 +10,7 @@ family (:func:`register_model_check`); a family without one gets the manifest's 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Callable
@@ -161,7 +162,7 @@ def _check_lightgbm_tree(block: str, where: str, n_features: int) -> None:
         raise ValueError(f"{where}: decision_type is outside [0, 16)")
     if any(k & 1 for k in kinds):
         bounds = _ints(fields, "cat_boundaries", n_cat + 1, where)
-        if bounds[0] != 0 or any(b > a for b, a in zip(bounds, bounds[1:], strict=False)):
+        if bounds[0] != 0 or any(b > a for b, a in itertools.pairwise(bounds)):
             raise ValueError(f"{where}: cat_boundaries must start at 0 and not decrease")
         _ints(fields, "cat_threshold", bounds[-1], where)
         if any(k & 1 and not (t == int(t) and 0 <= t < n_cat) for k, t in zip(kinds, thresholds, strict=True)):
@@ -311,7 +312,7 @@ def _safetensors_shapes(data: bytes) -> dict[str, tuple[int, ...]]:
     body, spans, shapes = len(data) - 8 - n, [], {}
     for name, t in header.items():
         shape, offsets = (t.get("shape"), t.get("data_offsets")) if isinstance(t, dict) else (None, None)
-        size = _SAFETENSORS_BYTES.get(t.get("dtype") if isinstance(t, dict) else None)
+        size = _SAFETENSORS_BYTES.get(str(t.get("dtype")) if isinstance(t, dict) else "")
         if size is None or not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise ValueError(f"tensor {name!r} has no valid dtype and shape")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):

@@ -95,6 +95,6 @@ def load_parts(
     try:
         return preprocessor, compiled(model, serve, n_threads=1, timeout=compile_timeout, announce=True)
     except TrialTimeoutError:
-        warnings.warn(f"compiling the model for runtime {serve!r} ran past {compile_timeout:.0f} s; serving the "
-                      "native model. Raise `compile_timeout`, or load with runtime='native'.", stacklevel=3)  # fmt: skip
+        message = f"compiling the model for runtime {serve!r} ran past {compile_timeout:.0f} s; serving the native"
+        warnings.warn(f"{message} model. Raise `compile_timeout`, or load with runtime='native'.", stacklevel=3)
         return preprocessor, model

@@ -126,7 +126,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ModelFileError(f"{manifest_file} is not valid JSON ({exc}). {_FIX}") from None
     _check_fields(manifest, manifest_file)
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def verify_file(directory: Path, manifest: dict[str, Any], max_bytes: int) -> bytes:

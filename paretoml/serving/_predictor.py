@@ -19,7 +19,7 @@ import pandas as pd
 
 from paretoml.data._preprocess import Preprocessor, column_arrays
 from paretoml.exceptions import ColumnMismatchError, ConfigError, DataError
-from paretoml.families import FittedModel, get_family
+from paretoml.families import FittedModel
 from paretoml.serving._loading import COMPILE_TIMEOUT, load_parts
 from paretoml.serving._manifest import json_scalar, read_manifest
 from paretoml.serving._store import unpacked, write_predictor, write_zip

@@ -49,9 +49,9 @@ def _previous_files(target: Path) -> list[str] | None:
     for name, digest in recorded.items():
         path = target / str(name)
         with suppress(OSError, TypeError, AttributeError):
-            if Path(name).name == name and path.is_file() and not path.is_symlink():
-                if file_digest(path.read_bytes())["sha256"] == digest.get("sha256"):
-                    ours.append(name)
+            plain = Path(name).name == name and path.is_file() and not path.is_symlink()
+            if plain and file_digest(path.read_bytes())["sha256"] == digest.get("sha256"):
+                ours.append(name)
     return ours
 
 
