@@ -7,8 +7,9 @@ as a failed test, not a dead test run.
 from __future__ import annotations
 
 import json
-import re
+import logging
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from paretoml import ConfigError, DataError, Predictor
 from paretoml.data import Preprocessor, intake, make_splits
 from paretoml.exceptions import ModelFileError, ParetoMLError
 from paretoml.families import FitData, get_family
+from paretoml.serving import COMPILE_STATS, compiler_available
 
 
 def _predictor(family: str = "lightgbm") -> Predictor:
@@ -111,6 +113,8 @@ def _cuts(text: str) -> dict[str, str]:
         "at 90%": text[: int(len(text) * 0.9)],
         "threshold=nan": text.replace("threshold=", "threshold=nan ", 1),
         "leaf_value=inf": text.replace("leaf_value=", "leaf_value=inf ", 1),
+        "a NUL byte": text.replace("[feature_fraction", "[f\0ature_fraction", 1),  # LightGBM looped forever
+        "a parameter without ': '": text.replace("[gpu_use_dp: ", "[gpu_use_dph ", 1),  # SIGSEGV
     }
 
 
@@ -205,3 +209,67 @@ def test_an_unknown_runtime_argument_is_typed(lgb_pred: Predictor, tmp_path: Pat
 
 def test_load_errors_are_paretoml_errors(tmp_path: Path) -> None:
     assert issubclass(ModelFileError, DataError) and issubclass(ModelFileError, ParetoMLError)
+
+
+# ------------------------------------------------------------------------------------------ runtimes and cache
+needs_compiler = pytest.mark.skipif(compiler_available() is not None, reason="no C compiler / tl2cgen")
+
+
+def _compiled_folder(pred: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PARETOML_CACHE", str(tmp_path / "cache"))
+    folder = pred.save(tmp_path / "m")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"]["runtime"] = "tl2cgen"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@needs_compiler
+def test_compiling_at_load_is_logged_and_refusable(
+    lgb_pred: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _compiled_folder(lgb_pred, tmp_path, monkeypatch)
+    before = COMPILE_STATS["compiled"]
+    assert paretoml.load(folder, runtime="native").model.family == "lightgbm"
+    assert COMPILE_STATS["compiled"] == before and not (tmp_path / "cache").exists()
+    with caplog.at_level(logging.WARNING, logger="paretoml"):
+        pred = paretoml.load(folder)
+    assert pred.model.runtime == "tl2cgen"
+    assert re.search(r"compiling the lightgbm model \(\d+ trees\).*at most 300 s.*runtime='native'", caplog.text)
+    assert re.search(r"compiled the model in [\d.]+ s", caplog.text)
+    with pytest.warns(UserWarning, match="ran past 0 s; serving the native model"):
+        monkeypatch.setenv("PARETOML_CACHE", str(tmp_path / "cache2"))
+        assert paretoml.load(folder, compile_timeout=0).model.family == "lightgbm"
+
+
+@needs_compiler
+def test_a_planted_library_in_the_cache_is_never_loaded(
+    lgb_pred: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _compiled_folder(lgb_pred, tmp_path, monkeypatch)
+    library = paretoml.load(folder).model.library
+    marker = tmp_path / "pwned"
+    source = tmp_path / "evil.c"
+    source.write_text(f'#include <stdio.h>\n__attribute__((constructor)) static void f(void) {{ '
+                      f'FILE *h = fopen("{marker}", "w"); if (h) fclose(h); }}\n')  # fmt: skip
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    again = paretoml.load(folder)  # the sidecar's sha256 no longer matches: rebuilt, not loaded
+    assert not marker.exists() and again.model.runtime == "tl2cgen"
+    library.with_name(library.name + ".sha256").unlink()
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    paretoml.load(folder)  # no sidecar at all: rebuilt, not loaded
+    assert not marker.exists()
+
+
+@needs_compiler
+def test_a_cache_writable_by_others_is_not_used(
+    lgb_pred: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _compiled_folder(lgb_pred, tmp_path, monkeypatch)
+    shared = tmp_path / "cache" / "tl2cgen"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    with pytest.warns(UserWarning, match=r"not using the compiled-model cache.*writable by group or others"):
+        pred = paretoml.load(folder)
+    assert pred.model.runtime == "tl2cgen" and not any(shared.iterdir())
+    assert shared not in pred.model.library.parents

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,13 @@ def check_model_file(family: str, file: Path, data: bytes, entry: dict) -> Model
 
 
 # ---------------------------------------------------------------------------------------------- LightGBM
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TAIL = re.compile(
+    r"\n\nfeature_importances:\n(?:[^\s=]+=\d+\n)*\nparameters:\n(?:\[[A-Za-z0-9_]+: [^\n]*\]\n)*"
+    r"\nend of parameters\n\npandas_categorical:[^\n]*\n?"
+)
+
+
 def _fields(block: str) -> dict[str, str]:
     out = {}
     for line in block.split("\n"):
@@ -174,15 +182,17 @@ def _check_lightgbm_tree(block: str, where: str, n_features: int) -> None:
 
 def check_lightgbm_text(data: bytes, entry: dict) -> ModelFacts:
     """Facts of a LightGBM text model, after checking every count and number LightGBM's parser trusts."""
-    text = data.decode("ascii")
+    text = data.decode("utf-8")
+    if _CONTROL.search(text):  # LightGBM reads C strings: a NUL byte makes its parser loop forever
+        raise ValueError("it holds a NUL or another control character")
     if not text.startswith("tree\n"):
         raise ValueError("it does not start with LightGBM's 'tree' header")
     head, sep, rest = text.partition("\nTree=")
     trees_text, sep_end, tail = rest.partition("end of trees")
     if not sep or not sep_end:
         raise ValueError("it has no trees or no 'end of trees' line (a truncated file?)")
-    if "\nend of parameters" not in tail or not tail.rstrip("\n").split("\n")[-1].startswith("pandas_categorical:"):
-        raise ValueError("its parameters section is incomplete (a truncated file?)")
+    if not _TAIL.fullmatch(tail):  # LightGBM's parameter parser crashes on a line not shaped `[key: value]`
+        raise ValueError("its feature_importances / parameters sections are malformed or incomplete (truncated?)")
     header = _fields(head)
     n_class = _one_int(header, "num_class", "header", 1, 1 << 20)
     per_iteration = _one_int(header, "num_tree_per_iteration", "header", 1, 1 << 20)

@@ -65,7 +65,8 @@ def load_parts(
         source: The predictor directory.
         manifest: Its manifest, as :func:`read_manifest` returned it.
         runtime: Serve through this runtime instead of the saved one (``"native"``: never compile).
-        compile_timeout: Seconds a compile may take; past it the native model is served, with a warning.
+        compile_timeout: Seconds a compile may take; past it (or when the compiler fails) the native model
+            is served, with a warning.
 
     Raises:
         ModelFileError: When the model file is corrupted, malformed, or disagrees with the manifest.
@@ -94,7 +95,8 @@ def load_parts(
         ) from None
     try:
         return preprocessor, compiled(model, serve, n_threads=1, timeout=compile_timeout, announce=True)
-    except TrialTimeoutError:
-        message = f"compiling the model for runtime {serve!r} ran past {compile_timeout:.0f} s; serving the native"
-        warnings.warn(f"{message} model. Raise `compile_timeout`, or load with runtime='native'.", stacklevel=3)
+    except (TrialTimeoutError, RuntimeError, OSError) as exc:  # past the time limit, or the compiler failed
+        why = f"ran past {compile_timeout:.0f} s" if isinstance(exc, TrialTimeoutError) else f"failed ({exc})"
+        warnings.warn(f"compiling the model for runtime {serve!r} {why}; serving the native model, which predicts "
+                      "the same. Raise `compile_timeout`, or load with runtime='native'.", stacklevel=3)  # fmt: skip
         return preprocessor, model
