@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "MissingDependencyError",
+    "ModelFileError",
     "NoFeasibleModelError",
     "ParetoMLError",
     "RefitUnavailableError",
@@ -63,3 +64,8 @@ class UnsupportedError(ConfigError):
 
 class RefitUnavailableError(ConfigError):
     """A refit Predictor was asked for, none is stored, and the data to refit on is not at hand."""
+
+
+class ModelFileError(DataError):
+    """A saved predictor's manifest or model file is malformed, corrupted, or disagrees with itself; the
+    message names the file (or manifest field) and the fix (re-export the model)."""

@@ -59,7 +59,9 @@ def test_save_load_identical_and_json_only(mixed_frame: pd.DataFrame, family: st
     np.testing.assert_array_equal(again.predict(X), pred.predict(X))
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["family"] == family and manifest["classes"] == ["no", "yes"]
-    pred.save(folder)  # overwriting an existing directory works
+    with pytest.raises(ConfigError, match="not empty"):
+        pred.save(folder)  # a non-empty folder is never overwritten unless asked
+    pred.save(folder, overwrite=True)  # replacing a previous predictor works when asked
     assert paretoml.load(folder).predict(X.head(3)).tolist() == pred.predict(X.head(3)).tolist()
     archive = tmp_path / "model.zip"
     sizes = pred.save_zip(archive)

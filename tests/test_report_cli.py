@@ -110,7 +110,11 @@ def test_pick_options_are_one_block(stored: Path) -> None:
     for command in ("pick", "export", "report"):
         text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
         options.append(
-            {o for o in re.findall(r"--[a-z0-9-]+", text) if o not in ("--help", "--trial", "--study", "--artifacts")}
+            {
+                o
+                for o in re.findall(r"--[a-z0-9-]+", text)
+                if o not in ("--help", "--trial", "--study", "--artifacts", "--force")
+            }
         )
     assert options[0] == options[1] == options[2] == {
         "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--on"
@@ -119,6 +123,23 @@ def test_pick_options_are_one_block(stored: Path) -> None:
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())
     assert "Weights: metric 0.70, latency 0.20, size 0.10" in text and "Runner-up: trial" in text and " µs" in text
+
+
+def test_export_refuses_a_non_empty_folder_unless_forced(stored: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "model"
+    out_dir.mkdir()
+    (out_dir / "notes.txt").write_text("mine")
+    out = runner.invoke(app, ["export", str(stored), str(out_dir)])
+    assert out.exit_code == 2 and "not empty" in out.output and (out_dir / "notes.txt").read_text() == "mine"
+    out = runner.invoke(app, ["export", str(stored), str(out_dir), "--force"])
+    assert out.exit_code == 2 and "holds no paretoml predictor" in " ".join(out.output.split())
+    target = tmp_path / "fresh"
+    assert runner.invoke(app, ["export", str(stored), str(target)]).exit_code == 0
+    (target / "notes.txt").write_text("mine")
+    assert runner.invoke(app, ["export", str(stored), str(target)]).exit_code == 2
+    out = runner.invoke(app, ["export", str(stored), str(target), "--force"])
+    assert out.exit_code == 0, out.output
+    assert (target / "notes.txt").read_text() == "mine" and paretoml.load(target).n_features_in_ > 0
 
 
 def test_front_command_reports_both_sizes(stored: Path) -> None:

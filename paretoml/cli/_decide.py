@@ -36,6 +36,9 @@ def export(
     study: StudyOpt = None,
     trial: Annotated[int | None, typer.Option(help="Export this trial instead of picking one.")] = None,
     artifacts: ArtifactsOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a previous paretoml predictor in OUT (other files stay).")
+    ] = False,
     *,
     choice: PickOptions,
 ) -> None:
@@ -48,7 +51,7 @@ def export(
         if trial is None:
             chosen = choice.pick(result)
             trial = chosen.trial
-        folder = result.predictor(trial).save(out)
+        folder = result.predictor(trial).save(out, overwrite=force)
         write_model_card(model_card(result, trial, chosen), folder)
     console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
     if chosen is not None:

@@ -5,6 +5,12 @@ batches go through ``tl2cgen.Predictor`` (multi-threaded). Quantization (``tl2cg
 threshold comparisons with integer ones. Libraries are cached by content hash under
 ``$PARETOML_CACHE`` (default ``~/.cache/paretoml``), so an identical model is compiled once.
 
+A cached library is loaded only when paretoml built it: each build writes a sidecar
+``<key>.so.sha256`` (atomically, after the library) holding the library's sha256, which is checked
+before ``ctypes`` loads it; a library without a matching sidecar is rebuilt. A cache folder that another
+user could write to (not owned by this user, or group/other-writable) is not used: libraries are then
+built into a private temporary folder, with a warning.
+
 A saved predictor never ships the compiled library: it stores the native model, and loading compiles
 it again (or takes it from the cache). No shared library from a model directory is ever loaded.
 """
@@ -16,6 +22,7 @@ import ctypes
 import functools
 import hashlib
 import io
+import logging
 import math
 import os
 import shutil
@@ -23,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from paretoml.exceptions import TrialTimeoutError
+from paretoml.exceptions import ModelFileError, TrialTimeoutError
 from paretoml.families import Capability, FittedModel
 from paretoml.families._base import as_output
 from paretoml.serving._runtimes import BaseRuntime
@@ -42,11 +50,69 @@ _TREES_PER_UNIT = 25
 _MAX_COMPILE_SECONDS = 600.0
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 COMPILE_STATS = {"compiled": 0, "cache_hits": 0}
+_log = logging.getLogger("paretoml")
 
 
 def cache_dir() -> Path:
-    """Where compiled libraries are kept."""
+    """Where compiled libraries are kept (``$PARETOML_CACHE/tl2cgen``)."""
     return Path(os.environ.get("PARETOML_CACHE", Path.home() / ".cache" / "paretoml")) / "tl2cgen"
+
+
+def _unsafe(folder: Path) -> str | None:
+    """Why another user could plant a library in ``folder`` (or its parent), or None."""
+    for path in (folder.parent, folder):
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not os.path.isdir(path) or path.is_symlink():
+            return f"{path} is not a folder"
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return f"{path} is owned by another user (uid {st.st_uid})"
+        if st.st_mode & 0o022:
+            return f"{path} is writable by group or others (mode {oct(st.st_mode & 0o777)})"
+    return None
+
+
+@functools.cache
+def _private_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="paretoml-tl2cgen-"))
+
+
+def _library_dir() -> Path:
+    """:func:`cache_dir`, created private (0700) if missing; a private temporary folder, with a warning,
+    when the cache folder is not safe to load libraries from."""
+    folder = cache_dir()
+    reason = _unsafe(folder)
+    if reason is None:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            reason = _unsafe(folder)
+        except OSError as exc:
+            reason = f"it cannot be created ({exc})"
+    if reason is None:
+        return folder
+    warnings.warn(
+        f"not using the compiled-model cache {folder}: {reason}, so another user could plant a library "
+        f"there. Building into {_private_dir()} instead; fix with `chmod go-w` on it or set PARETOML_CACHE.",
+        stacklevel=3,
+    )
+    return _private_dir()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _verified(library: Path) -> bool:
+    """Whether ``library`` is one paretoml built: a regular file whose sha256 its sidecar records."""
+    sidecar = library.with_name(library.name + ".sha256")
+    try:
+        if library.is_symlink() or not library.is_file() or sidecar.is_symlink():
+            return False
+        return sidecar.read_text().strip() == _digest(library)
+    except OSError:
+        return False
 
 
 def _toolchain() -> str:
@@ -104,7 +170,7 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None = None) -> Path:
+def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None = None, announce: bool = False) -> Path:
     """The compiled library for ``model`` (from the cache when this exact model was compiled before).
 
     tl2cgen generates the C code (split into units of about 25 trees); the machine's compiler builds it
@@ -116,6 +182,7 @@ def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None =
             hashed for the cache key).
         quantize: Whether to quantize thresholds.
         timeout: Seconds the compiler may take (default 600).
+        announce: Log (at warning level, logger ``paretoml``) that a compile starts and how long it took.
 
     Returns:
         Path of the shared library.
@@ -129,12 +196,12 @@ def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None =
     key = hashlib.sha256(
         model.native_bytes() + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}|{_FLAGS}".encode()
     ).hexdigest()[:32]
-    target = cache_dir() / f"{key}.so"
-    if target.exists():
+    target = _library_dir() / f"{key}.so"
+    if _verified(target):
         COMPILE_STATS["cache_hits"] += 1
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     limit = _MAX_COMPILE_SECONDS if timeout is None else max(timeout, 0.0)
+    started = time.perf_counter()
     quiet = contextlib.redirect_stdout(io.StringIO())  # tl2cgen's log callback print()s its progress
     with (
         tempfile.TemporaryDirectory(dir=target.parent) as tmp,
@@ -144,6 +211,10 @@ def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None =
     ):
         warnings.simplefilter("ignore")
         forest = model.treelite_model()
+        if announce:
+            _log.warning(f"compiling the {model.family} model ({forest.num_tree} trees) for runtime "
+                         f"{'tl2cgen-q' if quantize else 'tl2cgen'}, for at most {limit:.0f} s; "
+                         "load(..., runtime='native') serves it without compiling.")  # fmt: skip
         units = max(1, math.ceil(int(forest.num_tree) / _TREES_PER_UNIT))
         source = Path(tmp) / "src"
         tl2cgen.generate_c_code(forest, dirpath=str(source), params={"quantize": int(quantize), "parallel_comp": units})
@@ -159,8 +230,14 @@ def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None =
             ) from exc
         if done.returncode != 0:
             raise RuntimeError(f"the C compiler failed: {done.stderr.decode(errors='replace')[-2000:]}")
+        digest = _digest(partial)
         os.replace(partial, target)  # whole or absent, even with concurrent workers
+        sidecar = Path(tmp) / "sha256"
+        sidecar.write_text(digest)
+        os.replace(sidecar, target.with_name(target.name + ".sha256"))  # after the library it vouches for
     COMPILE_STATS["compiled"] += 1
+    if announce:
+        _log.warning(f"compiled the model in {time.perf_counter() - started:.1f} s (cached in {target.parent}).")
     return target
 
 
@@ -181,6 +258,11 @@ class CompiledModel(FittedModel):
         self.task = native.task
         self.quantize = quantize
         self.library = library
+        if not _verified(library):  # the one place a library is loaded: only one paretoml built
+            raise ModelFileError(
+                f"{library} is not a library paretoml built (no sidecar with its sha256, or a different one); "
+                "it was not loaded. Delete it; paretoml rebuilds it."
+            )
         self._lib = ctypes.CDLL(str(library))
         self._fn = self._lib.predict
         self._fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
@@ -261,7 +343,6 @@ class Tl2cgenRuntime(BaseRuntime):
     def unavailable(self) -> str | None:
         return compiler_available()
 
-    def build(self, model: FittedModel, timeout: float | None) -> FittedModel:
-        return CompiledModel(
-            model, compile_model(model, quantize=self.quantize, timeout=timeout), quantize=self.quantize
-        )
+    def build(self, model: FittedModel, timeout: float | None, *, announce: bool = False) -> FittedModel:
+        library = compile_model(model, quantize=self.quantize, timeout=timeout, announce=announce)
+        return CompiledModel(model, library, quantize=self.quantize)

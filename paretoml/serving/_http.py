@@ -37,9 +37,10 @@ from starlette.routing import Route
 
 from paretoml._version import __version__
 from paretoml.exceptions import ConfigError, ParetoMLError
-from paretoml.serving._manifest import read_manifest, unpacked
+from paretoml.serving._manifest import read_manifest
 from paretoml.serving._openapi import openapi_schema
 from paretoml.serving._predictor import Predictor
+from paretoml.serving._store import unpacked
 
 __all__ = ["DEFAULT_MAX_BODY_MB", "answer", "create_app", "model_description", "serve"]
 

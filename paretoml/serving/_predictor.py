@@ -20,9 +20,10 @@ import pandas as pd
 
 from paretoml.data._preprocess import Preprocessor, column_arrays
 from paretoml.exceptions import ColumnMismatchError, ConfigError, DataError
-from paretoml.families import FittedModel, get_family
-from paretoml.serving._manifest import json_scalar, read_manifest, unpacked, write_atomically, write_zip
-from paretoml.serving._runtimes import compiled
+from paretoml.families import FittedModel
+from paretoml.serving._loading import COMPILE_TIMEOUT, load_parts
+from paretoml.serving._manifest import json_scalar, read_manifest
+from paretoml.serving._store import unpacked, write_predictor, write_zip
 
 __all__ = ["Predictor", "load"]
 
@@ -250,16 +251,27 @@ class Predictor:
             "image_shape": None if self.image_shape is None else list(self.image_shape),
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write the predictor to directory ``path`` (replaced atomically if it exists).
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the predictor to folder ``path`` (created if missing).
+
+        Files are world-readable under the usual umask (0644, folders 0755), and each model file's
+        sha256 is recorded in the manifest and checked at load.
 
         Args:
-            path: The target directory.
+            path: A new or empty folder.
+            overwrite: Replace a previous paretoml predictor in ``path``: only the files its manifest
+                names (whose bytes still match it) are replaced or removed; other files stay.
 
         Returns:
-            The directory written.
+            The folder written.
+
+        Raises:
+            ConfigError: When ``path`` is an existing file, a non-empty folder (without ``overwrite``),
+                or a folder that holds no paretoml predictor (with ``overwrite``).
         """
-        return write_atomically(Path(path), lambda staging: {**self.manifest(), "model": self.model.save(staging)})
+        return write_predictor(
+            Path(path), lambda staging: {**self.manifest(), "model": self.model.save(staging)}, overwrite=overwrite
+        )
 
     def save_zip(self, file: str | Path) -> dict[str, int]:
         """Write the predictor as a zip archive (the form stored as an Optuna artifact).
@@ -271,25 +283,34 @@ class Predictor:
             return write_zip(self.save(Path(tmp) / "predictor"), file)
 
     @classmethod
-    def load(cls, path: str | Path) -> Predictor:
+    def load(
+        cls, path: str | Path, *, runtime: str | None = None, compile_timeout: float = COMPILE_TIMEOUT
+    ) -> Predictor:
         """Load a predictor saved with :meth:`save` (a directory) or :meth:`save_zip` (a zip file).
 
         Only ``manifest.json`` and the model file it names are read, in native formats; nothing is
-        ever unpickled. A compiled runtime is compiled again from the native model (or taken from the
-        compile cache); no shipped binary is ever loaded.
+        ever unpickled. Every manifest field is checked, and the model file against the sha256 recorded
+        at save time and for its structure, before a model library parses it. A compiled runtime is
+        compiled again from the native model (or taken from the verified compile cache), with a log
+        line; no shipped binary is ever loaded.
+
+        Args:
+            path: The folder or zip file.
+            runtime: Serve through this runtime instead of the saved one; ``"native"`` never compiles.
+            compile_timeout: Seconds a compile may take; past it the native model is served (a warning).
 
         Raises:
             DataError: When the directory is not a paretoml predictor.
+            ModelFileError: When the manifest breaks its schema or the model file is corrupted,
+                malformed, or disagrees with the manifest (the message names the field or file).
+            ConfigError: For an unknown ``runtime``.
         """
         with unpacked(Path(path)) as source:
             manifest = read_manifest(source)
-            entry = manifest["model"]
-            classes = np.asarray(manifest["classes"])
-            model = get_family(manifest["family"]).load(source, entry, task=manifest["task"], n_classes=len(classes))
-            model = compiled(model, entry.get("runtime", "native"), n_threads=1)
+            preprocessor, model = load_parts(source, manifest, runtime=runtime, compile_timeout=compile_timeout)
         shape = manifest.get("image_shape")
-        return cls(Preprocessor.from_dict(manifest["preprocessing"]), model, task=manifest["task"], classes=classes,
-                   info=manifest.get("info"),
+        return cls(preprocessor, model, task=manifest["task"], classes=np.asarray(manifest["classes"]),
+                   info=manifest.get("info") or {},
                    image_shape=None if shape is None else (int(shape[0]), int(shape[1]), int(shape[2])))  # fmt: skip
 
     def __repr__(self) -> str:
@@ -331,6 +352,6 @@ def _arrow_frame(X: Any) -> pd.DataFrame | None:
     return None
 
 
-def load(path: str | Path) -> Predictor:
+def load(path: str | Path, *, runtime: str | None = None, compile_timeout: float = COMPILE_TIMEOUT) -> Predictor:
     """Load a saved :class:`Predictor` from a directory or zip file. See :meth:`Predictor.load`."""
-    return Predictor.load(path)
+    return Predictor.load(path, runtime=runtime, compile_timeout=compile_timeout)

@@ -32,12 +32,13 @@ class BaseRuntime(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def build(self, model: FittedModel, timeout: float | None) -> FittedModel:
+    def build(self, model: FittedModel, timeout: float | None, *, announce: bool = False) -> FittedModel:
         """``model`` in this runtime; the returned model's ``save`` records ``"runtime": name``.
 
         Args:
             model: The native model.
             timeout: Seconds the build may take (None: the runtime's own limit).
+            announce: Log that a slow build (a compile) starts and how long it took.
         """
 
 
@@ -65,7 +66,9 @@ def get_runtime(name: str, family: str) -> BaseRuntime:
     return spec
 
 
-def compiled(model: FittedModel, runtime: str, n_threads: int = 1, timeout: float | None = None) -> FittedModel:
+def compiled(
+    model: FittedModel, runtime: str, n_threads: int = 1, timeout: float | None = None, *, announce: bool = False
+) -> FittedModel:
     """``model`` served by ``runtime``; the native model, with a warning, when the runtime cannot run here.
 
     Args:
@@ -73,6 +76,7 @@ def compiled(model: FittedModel, runtime: str, n_threads: int = 1, timeout: floa
         runtime: ``"native"`` or a key of :data:`RUNTIMES`.
         n_threads: Unused: the runtime takes the native model's threads (``set_threads`` changes both).
         timeout: Bounds the build's time (a trial passes what is left of its time limit).
+        announce: Log that a compile starts and how long it took (loading a predictor does).
 
     Raises:
         ConfigError: For an unknown runtime name.
@@ -85,4 +89,4 @@ def compiled(model: FittedModel, runtime: str, n_threads: int = 1, timeout: floa
     if missing is not None:
         warnings.warn(f"runtime {runtime!r} is unavailable ({missing}); serving the native model.", stacklevel=2)
         return model
-    return spec.build(model, timeout)
+    return spec.build(model, timeout, announce=announce)
