@@ -142,8 +142,9 @@ def _rdb_storage(url: str) -> RDBStorage:
             with warnings.catch_warnings():  # heartbeats are flagged experimental since Optuna 2.9
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            if attempt == _SCHEMA_ATTEMPTS - 1:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.OperationalError) as exc:
+            racing = not isinstance(exc, sqlalchemy.exc.OperationalError) or "already exists" in str(exc.orig)
+            if not racing or attempt == _SCHEMA_ATTEMPTS - 1:  # SQLite says "table ... already exists"
                 raise
             time.sleep(0.1 * (attempt + 1) + random.random() * 0.1)
     raise AssertionError("unreachable")
