@@ -317,12 +317,16 @@ class Predictor:
         return f"Predictor(family={self.family!r}, task={self.task!r}, n_features_in_={self.n_features_in_})"
 
 
+_COLUMN_TYPES = (list, tuple, np.ndarray, pd.Series, pd.Index)
+
+
 def _holds_columns(X: Mapping[Any, Any]) -> bool:
-    """Whether a dict holds columns (lists or arrays) rather than the values of one row."""
-    try:
-        return any(np.ndim(v) > 0 for v in X.values())
-    except ValueError:  # a ragged nested list: a column, which _frame_of_columns reports
-        return True
+    """Whether a dict holds columns (lists or arrays) rather than the values of one row.
+
+    An ``isinstance`` per value, not ``np.ndim``: this runs on the single-row dict path, where ``np.ndim``
+    on every value of a wide row cost more than the model call.
+    """
+    return any(isinstance(v, _COLUMN_TYPES) for v in X.values())
 
 
 def _frame_of_columns(X: Mapping[Any, Any]) -> pd.DataFrame:
