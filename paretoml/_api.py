@@ -68,6 +68,7 @@ def optimize(
     image_shape: tuple[int, ...] | None = None,
     cv_folds: int | str = "auto",
     warm_start: bool = True,
+    accurate_share: float = 0.25,
     progress: bool = True,
 ) -> Result:
     """Search model families, hyperparameters and settings for the best accuracy/latency/size trade-offs.
@@ -130,6 +131,11 @@ def optimize(
             its model is the one timed, sized and stored. Trials record ``metric_cv_std``.
         warm_start: Whether a new study's first trials are each family's defaults and one well-established
             setting (all features, no compression); a resumed study does not repeat them.
+        accurate_share: The share of trials (evenly spread by trial number) that keep every feature and
+            compress nothing (no truncation, distillation, pruning or quantization), while the sampler
+            chooses the family, its hyperparameters and the serving runtime: they search the accurate
+            end of the front, which per-trial compression and feature choices otherwise rarely reach.
+            0 turns it off; a sampler object is used as given.
 
     Returns:
         A :class:`~paretoml.Result` with ``front``, ``trials``, ``predictor(trial)`` and ``study``.
@@ -159,7 +165,7 @@ def optimize(
             must_match=MUST_MATCH,
         )
         check_resumed_families(study, problem.spaces)
-        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials))
+        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials), settings.accurate_share)
         ctx = study_context(problem)
         display.stage("ranking features...")
         ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
@@ -288,7 +294,7 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     storage = open_storage(s.storage)
     assert storage is not None  # more than one worker needs a file or server storage (checked by prepare)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
-    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials))
+    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), s.accurate_share)
     ctx = study_context(problem)
     ctx.attach_ranking(study)
     try:

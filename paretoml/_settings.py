@@ -262,6 +262,13 @@ class Settings:
         "features, no compression); a resumed study does not repeat them", "`True`", file="warm_start",
         file_example="true", file_comment="known-strong configurations first",
     ))  # fmt: skip
+    accurate_share: float = field(default=0.25, metadata=_param(
+        (Number(integer=False, low=0.0, high=1.0),), "Pass a fraction from 0 to 1, e.g. 0.25.",
+        "the share of trials, evenly spread, that keep all features and compress nothing while the sampler "
+        "chooses the family, its hyperparameters and the runtime: they search the accurate end of the front "
+        "(0: none; a sampler object is used as given)", "`0.25`", file="accurate_share", file_example="0.25",
+        file_comment="0..1: trials with all features and no lossy compression",
+    ))  # fmt: skip
     progress: bool = field(default=True, metadata=_param(
         (Instance((bool,), "a bool"),), "Pass True or False.",
         "a live progress line on standard error (setup stage, trials, time left, best metric); Optuna's per-trial "

@@ -20,6 +20,7 @@ from optuna.storages.journal import JournalFileBackend
 
 from paretoml.exceptions import ConfigError
 from paretoml.objectives import OBJECTIVES
+from paretoml.study._accurate import with_accurate_share
 from paretoml.study._recovery import AtomicFileSystemArtifactStore
 
 __all__ = [
@@ -276,17 +277,26 @@ def _check_folder(folder: Path, name: str, given: Path) -> None:
         ) from None
 
 
-def make_sampler(sampler: str | optuna.samplers.BaseSampler | None, seed: int) -> optuna.samplers.BaseSampler:
-    """Optuna's multi-objective default (TPE) seeded, a sampler by name, or the given object."""
+def make_sampler(
+    sampler: str | optuna.samplers.BaseSampler | None, seed: int, accurate_share: float = 0.0
+) -> optuna.samplers.BaseSampler:
+    """Optuna's multi-objective default (TPE) seeded, a sampler by name, or the given object.
+
+    A named sampler is wrapped so that ``accurate_share`` of the trials keep all features and compress
+    nothing (:class:`~paretoml.study._accurate.AccurateShare`); a sampler object is used as given.
+    """
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
+    base: optuna.samplers.BaseSampler
     if sampler is None or sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise ConfigError(f"`sampler` must be 'tpe', 'nsga2', 'random' or an Optuna sampler; got {sampler!r}.")
+        base = optuna.samplers.TPESampler(seed=seed)
+    elif sampler == "nsga2":
+        base = optuna.samplers.NSGAIISampler(seed=seed)
+    elif sampler == "random":
+        base = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        raise ConfigError(f"`sampler` must be 'tpe', 'nsga2', 'random' or an Optuna sampler; got {sampler!r}.")
+    return with_accurate_share(base, accurate_share)
 
 
 def open_study(
