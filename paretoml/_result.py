@@ -124,7 +124,7 @@ class Result:
         n_classes = len(self.study.user_attrs.get("classes") or [])
         return fallback_baseline(self.metric, self.task, n_classes)
 
-    def _fronts(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _fronts(self, anchor: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
         done = self.completed_trials()
         if not done:
             empty = pd.DataFrame(columns=list(_FRONT_COLUMNS))
@@ -132,7 +132,7 @@ class Result:
         maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in self.study.directions]
         values, tolerance, useful = self._noise(done)
         se = tolerance[:, 0]
-        trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=[False, True, True])
+        trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=[False, True, True], anchor=anchor)
         scores = self.test_scores
         sign = 1.0 if maximize[0] else -1.0
 
