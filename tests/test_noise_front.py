@@ -18,7 +18,7 @@ from paretoml.measure import (
     latency_noise_ms,
     metric_se,
 )
-from paretoml.pareto import beyond_baseline, noise_aware_front
+from paretoml.pareto import beyond_baseline, front_masks, noise_aware_front
 
 
 def test_baseline_is_the_constant_prediction_of_the_prior() -> None:
@@ -87,6 +87,21 @@ def test_noise_aware_front_by_hand() -> None:
     assert noise_aware_front(cycle, [True, False, False], np.ones_like(cycle)).tolist() == [True] * 3
     useful = beyond_baseline(np.array([0.5, 0.52, 0.6]), np.array([0.0, 0.02, 0.02]), 0.5, True, 2.0)
     assert useful.tolist() == [False, False, True]
+
+
+def test_the_trustworthy_front_keeps_the_accurate_anchor() -> None:
+    values = np.array([[0.950, 0.100, 10.0], [0.949, 0.010, 10.0], [0.900, 0.001, 10.0], [0.990, 0.5, 10.0]])
+    tol = np.array([[0.005, 0.0001, 0.0]] * 4)
+    useful = np.array([True, True, True, False])  # row 3: most accurate but degenerate (a leak, say)
+    trusted, raw = front_masks(values, [True, False, False], tol, useful)
+    assert trusted.tolist() == [True, True, True, False]  # A is back: the best useful metric; D never
+    without, _ = front_masks(values, [True, False, False], tol, useful, anchor=False)
+    assert without.tolist() == [False, True, True, False]
+    assert raw.tolist() == [True, True, True, True]  # every row is non-dominated exactly
+    # minimised first objective (e.g. an error): the anchor is the lowest
+    flipped = values * np.array([-1.0, 1.0, 1.0])
+    trusted_min, _ = front_masks(flipped, [False, False, False], tol, useful)
+    assert trusted_min.tolist() == [True, True, True, False]
 
 
 def test_a_small_real_study_has_no_member_at_or_below_the_baseline(tmp_path: Path) -> None:
