@@ -52,7 +52,7 @@ class LatencyBreakdown(NamedTuple):
     preprocess_us: float
     model_us: float
     total_us: float
-    profile: list[tuple[str, int, float]]  # (function, calls, cumulative ms), from cProfile
+    profile: list[tuple[str, float, float]]  # (function, calls per row, cumulative µs per row), from cProfile
 
 
 def _padded(values: np.ndarray, log: bool, pad: float = 0.15) -> tuple[float, float]:
@@ -113,7 +113,7 @@ def latency_breakdown(predictor: Predictor, rows: list[pd.DataFrame], repeats: i
     table = []
     for (file, line, name), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
         label = f"{name} ({file.rsplit('/', 1)[-1]}:{line})" if file != "~" else name
-        table.append((label, int(calls), float(cumulative * 1e3)))
+        table.append((label, calls / repeats, float(cumulative * 1e6 / repeats)))
     table.sort(key=lambda t: -t[2])
     return LatencyBreakdown(preprocess, model_us, total, table[:_PROFILE_ROWS])
 
