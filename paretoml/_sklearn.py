@@ -230,7 +230,8 @@ class ParetoClassifier(ClassifierMixin, _ParetoEstimator):
         refit: ``True``: the pick refit on train + validation rows; ``"all"``: on every row; ``False``:
             the search-time model.
         hardware: Thread count or ``{"n_threads": ...}`` for training and serving.
-        storage: Where the study is kept (default: in memory, nothing written to the working directory).
+        storage: Where the study is kept (default: in memory, nothing written to the working directory). A fit
+            continues a study of the same name there, so give each fit (each fold) its own ``study_name``.
         study_name: The study's name in ``storage``.
         trial_timeout: Seconds one trial may take.
         random_state: An int seed for the split, sampler and models (a RandomState or None draws one).
