@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint docs bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,16 @@ lint: setup
 	$(BIN)/ruff format --check paretoml tests benchmarks
 	$(BIN)/mypy
 
+# The API reference, generated from the docstrings (not committed). A pdoc warning (an annotation it cannot
+# resolve, a broken reference) fails the build.
+DOC_MODULES := paretoml paretoml.sklearn paretoml.serving paretoml.trial paretoml.families paretoml.compression \
+	paretoml.pareto paretoml.measure paretoml.report paretoml.objectives paretoml.exceptions paretoml.features \
+	paretoml.spaces paretoml.data paretoml.study
+
+docs: setup
+	rm -rf docs/api
+	$(BIN)/python -W error::UserWarning -m pdoc --docformat google --output-directory docs/api $(DOC_MODULES)
+
 bench: setup
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(BIN)/python benchmarks/serving_path.py
@@ -42,4 +52,4 @@ bench: setup
 	$(BIN)/python benchmarks/serving_http.py 10
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache docs/api

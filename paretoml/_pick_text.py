@@ -9,30 +9,48 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["OVERFIT_GAP", "explain", "fmt_kb", "fmt_us", "runner_up", "settings"]
+__all__ = ["OVERFIT_GAP", "explain", "fmt_kb", "fmt_metric", "fmt_rate", "fmt_us", "runner_up", "settings"]
 
 OVERFIT_GAP = 0.02
 _LIMIT_WORDS = {
     "max_latency_p95_ms": "p95 ≤ {}",
     "max_latency_p50_ms": "p50 ≤ {}",
     "max_size_kb": "size ≤ {}",
-    "min_metric": "metric ≥ {:.4g}",
-    "max_metric": "metric ≤ {:.4g}",
+    "min_metric": "metric ≥ {}",
+    "max_metric": "metric ≤ {}",
     "max_metric_drop": "at most {:.4g} below the best metric",
     "max_metric_drop_se": "at most {:.3g} standard errors below the best metric",
 }
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and not math.isfinite(value))
+
+
 def fmt_us(ms: Any) -> str:
-    """A latency given in ms, in µs: ``4.3 µs``, ``87 µs``, ``15,814 µs``."""
+    """A latency given in ms, in µs: ``4.3 µs``, ``87 µs``, ``15,814 µs`` (``-`` when unknown)."""
+    if _missing(ms):
+        return "-"
     us = float(ms) * 1000.0
     return f"{us:.1f} µs" if us < 10 else f"{us:,.0f} µs"
 
 
 def fmt_kb(kb: Any) -> str:
-    """A size in KB: ``4.4 KB``, ``96 KB``, ``1,530 KB``."""
+    """A size in KB: ``4.4 KB``, ``96 KB``, ``1,530 KB`` (``-`` when unknown)."""
+    if _missing(kb):
+        return "-"
     kb = float(kb)
     return f"{kb:.1f} KB" if kb < 10 else f"{kb:,.0f} KB"
+
+
+def fmt_metric(value: Any) -> str:
+    """A metric value to 4 decimals, as every table and text shows it: ``0.9876`` (``-`` when unknown)."""
+    return "-" if _missing(value) else f"{float(value):.4f}"
+
+
+def fmt_rate(rows_per_s: Any) -> str:
+    """A throughput: ``12,345 rows/s`` (``-`` when unknown)."""
+    return "-" if _missing(rows_per_s) else f"{float(rows_per_s):,.0f} rows/s"
 
 
 def _ratio(value: float, reference: float, better: str, worse: str) -> str:
@@ -96,6 +114,8 @@ def settings(weights: Mapping[str, float], limits: Mapping[str, float], method: 
             words.append(_LIMIT_WORDS[key].format(fmt_us(value)))
         elif key == "max_size_kb":
             words.append(_LIMIT_WORDS[key].format(fmt_kb(value)))
+        elif key in ("min_metric", "max_metric"):
+            words.append(_LIMIT_WORDS[key].format(fmt_metric(value)))
         else:
             words.append(_LIMIT_WORDS[key].format(value))
     return (

@@ -3,7 +3,8 @@
 ``_study`` runs and shows studies, ``_decide`` turns a stored study into a decision; ``_common`` holds
 the one error handler and the one block of pick options they share; ``_serve`` serves an exported model.
 ``paretoml serve`` loads only the serving command, so a serving process does not import the search
-(optuna, the study, compression); every other command goes through the full app in ``_app``.
+(optuna, the study, compression); every other command goes through the full app in ``_app``, which also
+holds ``--version`` and shell completion (``--install-completion``, ``--show-completion``).
 """
 
 from __future__ import annotations

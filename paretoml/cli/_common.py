@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,9 +22,22 @@ from paretoml.exceptions import ConfigError, ParetoMLError
 if TYPE_CHECKING:  # the serve command imports this module: it must not pull in the search (optuna)
     from paretoml._result import Result
 
-__all__ = ["ArtifactsOpt", "PickOptions", "StorageArg", "StudyOpt", "console", "reported_errors", "with_pick_options"]
+__all__ = [
+    "ArtifactsOpt",
+    "JsonOpt",
+    "PickOptions",
+    "StorageArg",
+    "StudyOpt",
+    "console",
+    "err_console",
+    "pick_json",
+    "print_json",
+    "reported_errors",
+    "with_pick_options",
+]
 
 console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 StorageArg = Annotated[str, typer.Argument(help="A study database path (studies/x.db) or an Optuna storage URL.")]
 StudyOpt = Annotated[str | None, typer.Option(help="The study name, when the storage holds several.")]
@@ -31,16 +46,54 @@ ArtifactsOpt = Annotated[
     typer.Option(help="The study's artifacts folder, when it is neither where it was made nor next to the database."),
 ]
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on standard output (nothing else).")]
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as strict JSON data: NumPy/pandas scalars as Python ones, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # NumPy scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if hasattr(value, "tolist"):  # arrays, Series
+        return _plain(value.tolist())
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as one strict JSON document (NaN as null) on standard output."""
+    sys.stdout.write(json.dumps(_plain(data), indent=1, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def pick_json(chosen: Pick) -> dict[str, Any]:
+    """A pick as JSON data: the trial, its front row, the explanation and the numbers behind it."""
+    details = {k: v for k, v in chosen.details.items() if not k.endswith("_text")}
+    return {
+        "trial": chosen.trial,
+        "row": chosen.row.to_dict(),
+        "explanation": chosen.explanation,
+        "settings": chosen.details.get("settings_text"),
+        "runner_up": chosen.details.get("runner_up_text"),
+        "details": details,
+    }
 
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Print a paretoml error in red and exit with status 2 (anything else is a bug and propagates)."""
+    """Print a paretoml error in red on standard error and exit with status 2 (anything else is a bug)."""
     try:
         yield
     except ParetoMLError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
 
 

@@ -10,10 +10,13 @@ import typer
 from paretoml._result import load_study
 from paretoml.cli._common import (
     ArtifactsOpt,
+    JsonOpt,
     PickOptions,
     StorageArg,
     StudyOpt,
     console,
+    pick_json,
+    print_json,
     reported_errors,
     with_pick_options,
 )
@@ -22,10 +25,20 @@ __all__ = ["dashboard", "export", "pick", "report"]
 
 
 @with_pick_options
-def pick(storage: StorageArg, study: StudyOpt = None, artifacts: ArtifactsOpt = None, *, choice: PickOptions) -> None:
-    """Pick the one model to ship from a stored study's front, and say why."""
+def pick(
+    storage: StorageArg,
+    study: StudyOpt = None,
+    artifacts: ArtifactsOpt = None,
+    json: JsonOpt = False,
+    *,
+    choice: PickOptions,
+) -> None:
+    """Pick the one model to ship from a stored study's front, and say why (with --json: as JSON)."""
     with reported_errors():
         chosen = choice.pick(load_study(storage, study, artifacts=artifacts))
+    if json:
+        print_json(pick_json(chosen))
+        return
     console.print(str(chosen))
 
 
@@ -39,6 +52,7 @@ def export(
     force: Annotated[
         bool, typer.Option("--force", help="Replace a previous paretoml predictor in OUT (other files stay).")
     ] = False,
+    json: JsonOpt = False,
     *,
     choice: PickOptions,
 ) -> None:
@@ -52,7 +66,11 @@ def export(
             chosen = choice.pick(result)
             trial = chosen.trial
         folder = result.predictor(trial).save(out, overwrite=force)
-        write_model_card(model_card(result, trial, chosen), folder)
+        card, card_md = write_model_card(model_card(result, trial, chosen), folder)
+    if json:
+        files = {"model_card_json": str(card), "model_card_md": str(card_md)}
+        print_json({"trial": trial, "folder": str(folder), **files, "pick": pick_json(chosen) if chosen else None})
+        return
     console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
     if chosen is not None:
         console.print(str(chosen))

@@ -14,17 +14,13 @@ from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
-from paretoml._pick_text import fmt_kb, fmt_us
+from paretoml._pick_text import fmt_kb, fmt_metric, fmt_us
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
-from paretoml.cli._common import ArtifactsOpt, StorageArg, StudyOpt, console, reported_errors
+from paretoml.cli._common import ArtifactsOpt, JsonOpt, StorageArg, StudyOpt, console, print_json, reported_errors
 from paretoml.study._storage import open_existing_storage
 
-__all__ = ["front", "front_summary", "front_table", "ranking_table", "run", "worker"]
-
-
-def _fmt(value: Any, pattern: str) -> str:
-    return "-" if value is None or (isinstance(value, float) and value != value) else pattern.format(value)
+__all__ = ["front", "front_json", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
 
 def front_table(result: Result, title: str) -> Table:
@@ -45,8 +41,8 @@ def front_table(result: Result, title: str) -> Table:
         table.add_column(col, justify="left" if col == "family" else "right")
     for row in result.front.itertuples(index=False):
         table.add_row(
-            str(row.trial), str(row.family), f"{row.metric_valid:.4f} ±{row.metric_se:.4f}",
-            _fmt(row.metric_test, "{:.4f}"), fmt_us(row.latency_p50_ms), fmt_us(row.latency_p95_ms),
+            str(row.trial), str(row.family), f"{fmt_metric(row.metric_valid)} ±{fmt_metric(row.metric_se)}",
+            fmt_metric(row.metric_test), fmt_us(row.latency_p50_ms), fmt_us(row.latency_p95_ms),
             fmt_kb(row.size_kb), str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
         )  # fmt: skip
     return table
@@ -56,7 +52,9 @@ def front_summary(result: Result) -> str:
     """Both front sizes, and what the trustworthy front leaves out."""
     raw = result.front_raw
     baseline = result.baseline
-    against = "an unknown baseline" if baseline is None else f"the constant baseline ({result.metric} {baseline:.4g})"
+    against = (
+        "an unknown baseline" if baseline is None else f"the constant baseline ({result.metric} {fmt_metric(baseline)})"
+    )
     return (
         f"{len(result.front)} trustworthy of {len(raw)} non-dominated trials: {int(raw.degenerate.sum())} no better "
         f"than {against} beyond 2 standard errors, {int((~raw.degenerate & ~raw.trustworthy).sum())} beaten "
@@ -185,8 +183,26 @@ def _interruptible(kwargs: dict[str, Any], resume: list[str]) -> Iterator[None]:
         raise typer.Exit(code=130) from None
 
 
-def front(storage: StorageArg, study: StudyOpt = None, artifacts: ArtifactsOpt = None) -> None:
-    """Print the Pareto front of a stored study."""
+def front_json(result: Result) -> dict[str, Any]:
+    """Both fronts as JSON data (latency in ms, size in KB, as stored), the baseline and the feature ranking."""
+    return {
+        "study": result.study.study_name,
+        "metric": result.metric,
+        "maximize": result.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE,
+        "baseline": result.baseline,
+        "trials": len(result.study.trials),
+        "completed_trials": len(result.completed_trials()),
+        "front": result.front.to_dict("records"),
+        "front_raw": result.front_raw.to_dict("records"),
+        "feature_ranking": result.feature_ranking.to_dict("records"),
+    }
+
+
+def front(storage: StorageArg, study: StudyOpt = None, artifacts: ArtifactsOpt = None, json: JsonOpt = False) -> None:
+    """Print the Pareto front of a stored study (with --json: one JSON document)."""
     with reported_errors():
         result = load_study(storage, study, artifacts=artifacts)
+    if json:
+        print_json(front_json(result))
+        return
     _print_result(result)

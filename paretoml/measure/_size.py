@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from paretoml._predictor import Predictor
+    from paretoml.serving import Predictor
 
 __all__ = ["Size", "measure_size"]
 

@@ -1,7 +1,7 @@
 """What each report figure and table shows, computed without drawing anything."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the NamedTuples' field types are evaluated when the class is
+# made, so that pdoc (and typing.get_type_hints) can read them; names imported only for type checking are quoted.
 import cProfile
 import pstats
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -52,7 +52,7 @@ class LatencyBreakdown(NamedTuple):
     preprocess_us: float
     model_us: float
     total_us: float
-    profile: list[tuple[str, int, float]]  # (function, calls, cumulative ms), from cProfile
+    profile: list[tuple[str, float, float]]  # (function, calls per row, cumulative µs per row), from cProfile
 
 
 def _padded(values: np.ndarray, log: bool, pad: float = 0.15) -> tuple[float, float]:
@@ -66,7 +66,7 @@ def _padded(values: np.ndarray, log: bool, pad: float = 0.15) -> tuple[float, fl
     return (10**low, 10**high) if log else (low, high)
 
 
-def front_plot_data(result: Result, pick: Pick | None = None) -> FrontPlotData:
+def front_plot_data(result: "Result", pick: "Pick | None" = None) -> FrontPlotData:
     """Objectives of all completed trials (validation metric), both fronts and degenerate trials flagged."""
     trials = result.trials[result.trials.state == "COMPLETE"]
     front, raw = result.front, result.front_raw
@@ -88,7 +88,7 @@ def front_plot_data(result: Result, pick: Pick | None = None) -> FrontPlotData:
     )
 
 
-def latency_breakdown(predictor: Predictor, rows: list[pd.DataFrame], repeats: int = 2000) -> LatencyBreakdown:
+def latency_breakdown(predictor: "Predictor", rows: list[pd.DataFrame], repeats: int = 2000) -> LatencyBreakdown:
     """Split single-row latency into preprocessing (raw frame to encoded row) and the model call.
 
     Stages are timed separately with ``perf_counter_ns`` (medians); a cProfile run over the full call
@@ -113,12 +113,12 @@ def latency_breakdown(predictor: Predictor, rows: list[pd.DataFrame], repeats: i
     table = []
     for (file, line, name), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
         label = f"{name} ({file.rsplit('/', 1)[-1]}:{line})" if file != "~" else name
-        table.append((label, int(calls), float(cumulative * 1e3)))
+        table.append((label, calls / repeats, float(cumulative * 1e6 / repeats)))
     table.sort(key=lambda t: -t[2])
     return LatencyBreakdown(preprocess, model_us, total, table[:_PROFILE_ROWS])
 
 
-def model_card(result: Result, trial: int, pick: Pick | None = None) -> dict[str, Any]:
+def model_card(result: "Result", trial: int, pick: "Pick | None" = None) -> dict[str, Any]:
     """Everything a reviewer needs about one served model, as JSON-friendly data."""
     study = result.study
     frozen = study.trials[trial]

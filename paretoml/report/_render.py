@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from paretoml._imports import require
-from paretoml._pick_text import fmt_kb, fmt_us
+from paretoml._pick_text import fmt_kb, fmt_metric, fmt_rate, fmt_us
 from paretoml.report._data import FrontPlotData, LatencyBreakdown
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def _front_table(result: Result, picked: int | None) -> str:
         test, gap = r["metric_test"], r["gap"]
         cells = [
             "★" if r["trial"] == picked else "", r["trial"], r["family"],
-            f"{r['metric_valid']:.4f} ±{r['metric_se']:.4f}", "-" if pd.isna(test) else f"{test:.4f}",
+            f"{fmt_metric(r['metric_valid'])} ±{fmt_metric(r['metric_se'])}", fmt_metric(test),
             "-" if pd.isna(gap) else f"{gap:+.4f}", fmt_us(r["latency_p50_ms"]), fmt_us(r["latency_p95_ms"]),
             fmt_kb(r["size_kb"]), r["n_features"], count, r["compression"],
         ]  # fmt: skip
@@ -192,10 +192,15 @@ def write_html(
         share = 100 * breakdown.preprocess_us / max(breakdown.preprocess_us + breakdown.model_us, 1e-9)
         parts += [
             "<h2>Latency of the picked predictor, by stage</h2>",
-            f"<p>Preprocessing {breakdown.preprocess_us:.1f} µs, model {breakdown.model_us:.1f} µs "
-            f"({share:.0f}% preprocessing); whole call {breakdown.total_us:.1f} µs (medians, one raw row).</p>",
-            "<p>cProfile, cumulative time over the timed calls (includes profiler overhead):</p>",
-            _table(pd.DataFrame(breakdown.profile, columns=["function", "calls", "cumulative ms"])),
+            f"<p>Preprocessing {fmt_us(breakdown.preprocess_us / 1e3)}, model {fmt_us(breakdown.model_us / 1e3)} "
+            f"({share:.0f}% preprocessing); whole call {fmt_us(breakdown.total_us / 1e3)} (medians, one raw row).</p>",
+            "<p>cProfile, cumulative time per row over the timed calls (includes profiler overhead):</p>",
+            _table(
+                pd.DataFrame(
+                    [(name, f"{calls:.3g}", fmt_us(us / 1e3)) for name, calls, us in breakdown.profile],
+                    columns=["function", "calls per row", "cumulative per row"],
+                )
+            ),
         ]
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -211,10 +216,6 @@ def write_html(
     return out
 
 
-def _maybe(fmt: Any, value: Any) -> str:
-    return "unknown" if value is None else str(fmt(value))
-
-
 def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     """``model_card.json`` and a readable ``MODEL_CARD.md`` next to an exported predictor."""
     (folder / "model_card.json").write_text(json.dumps(card, indent=1, default=str))
@@ -225,10 +226,16 @@ def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
         "",
         f"- Task: {card['task']}; classes: {card['classes']}",
         f"- Data: fingerprint {card['data']['fingerprint']}; split {card['data']['split']}",
-        f"- Metric {m['name']}: validation {m['valid']}, test {m['test']}",
-        f"- Latency: p50 {_maybe(fmt_us, lat['p50_ms'])}, p95 {_maybe(fmt_us, lat['p95_ms'])} (one raw row); "
-        f"batch {lat['batch_rows_per_s']} rows/s",
-        f"- Size: {_maybe(fmt_kb, size['kb'])}; {size['n_trees']} trees, {size['n_leaves']} leaves",
+        f"- Metric {m['name']}: validation {fmt_metric(m['valid'])} ±{fmt_metric(m['se'])} (1 standard error), "
+        f"test {fmt_metric(m['test'])}; constant-prediction baseline {fmt_metric(m['baseline'])}",
+        f"- Latency: p50 {fmt_us(lat['p50_ms'])}, p95 {fmt_us(lat['p95_ms'])} (one raw row); "
+        f"batch {fmt_rate(lat['batch_rows_per_s'])}",
+        f"- Size: {fmt_kb(size['kb'])}; "
+        + (
+            f"{int(size['n_params']):,} parameters"
+            if size.get("n_params") is not None
+            else f"{size['n_trees']} trees, {size['n_leaves']} leaves"
+        ),
         f"- Hardware: {hw.get('n_threads')} threads on {hw.get('facts', {}).get('cpu_model')} "
         f"(fingerprint {hw.get('fingerprint')})",
         f"- Configuration: {card['configuration']['family']} {card['configuration']['params']}",
