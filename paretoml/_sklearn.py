@@ -21,16 +21,9 @@ import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, check_random_state, column_or_1d
+from sklearn.utils.validation import check_is_fitted, check_random_state, column_or_1d, validate_data
 
-from paretoml.exceptions import MissingDependencyError, NoFeasibleModelError
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data
-except ImportError as exc:  # pragma: no cover - depends on the installed scikit-learn
-    raise MissingDependencyError(
-        "paretoml.sklearn needs scikit-learn >= 1.6 (validate_data). Upgrade it: pip install -U scikit-learn"
-    ) from exc
+from paretoml.exceptions import NoFeasibleModelError
 
 if TYPE_CHECKING:
     from paretoml._pick import Pick
