@@ -93,7 +93,9 @@ class Result:
         Completed trials that beat the trivial baseline (:attr:`baseline`) by more than
         :data:`DEGENERATE_Z` standard errors, non-dominated, and not dominated beyond noise by another
         such trial (ε-dominance: metric within its standard error ``metric_se``, p50 latency within its
-        timing noise, size exact). :attr:`front_raw` is the plain non-dominated set.
+        timing noise, size exact), plus the accurate anchor: the useful non-dominated trial with the best
+        validation metric, kept even when a cheaper trial is within noise of it.
+        :attr:`front_raw` is the plain non-dominated set.
 
         Columns: ``trial, family, metric_valid, metric_se, metric_test, gap, latency_p50_ms,
         latency_p95_ms, size_kb, n_features, n_trees, n_params, compression, batch_rows_per_s``
