@@ -136,9 +136,9 @@ def refit_front(result: Result, budget_s: float | None, *, deadline: float | Non
     With a trial-count budget (no time limit) every front member is refit: a refit costs about one
     trial, like the front's test re-scoring, and a study loaded later (CLI ``export``, a pick with any
     weights) then has a refit for whatever it picks. With a time budget the most accurate member is
-    always refit (what an accuracy comparison ships), then further members in order of validation
-    metric while the refits have taken less than 10% of the budget and ``deadline`` (a ``time.monotonic()``
-    value: the end of the budget) has not passed. Any other trial is refit on first
+    refit (what an accuracy comparison ships), then further members in order of validation metric while
+    the refits have taken less than 10% of the budget; none once ``deadline`` (a ``time.monotonic()``
+    value: the end of the budget) has passed. Any other trial is refit on first
     use by ``result.predictor`` when the result holds the data.
 
     Returns:
@@ -149,7 +149,7 @@ def refit_front(result: Result, budget_s: float | None, *, deadline: float | Non
     done: list[int] = []
     for number in result.front["trial"].tolist():
         late = deadline is not None and time.monotonic() >= deadline
-        if done and (late or time.perf_counter() - started >= allowance):
+        if late or (done and time.perf_counter() - started >= allowance):
             break
         try:
             result.predictor(int(number))
