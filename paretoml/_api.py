@@ -162,7 +162,7 @@ def optimize(
             must_match=MUST_MATCH,
         )
         check_resumed_families(study, problem.spaces)
-        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials))
+        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials), settings.workers)
         ctx = study_context(problem)
         display.stage("ranking features...")
         ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
@@ -298,7 +298,7 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     storage = open_storage(s.storage)
     assert storage is not None  # more than one worker needs a file or server storage (checked by prepare)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
-    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials))
+    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), s.workers)
     ctx = study_context(problem)
     ctx.attach_ranking(study)
     try:

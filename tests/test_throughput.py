@@ -141,3 +141,39 @@ def test_two_studies_on_one_machine_each_return_within_budget_plus_one_trial(tmp
         run = json.loads(out.strip().splitlines()[-1])
         assert run["done"] >= 1
         assert run["wall"] <= budget + run["longest"], run
+
+
+def _mixed_objective(trial: optuna.Trial) -> tuple[float, float, float]:
+    family = trial.suggest_categorical("family", ["a", "b"])
+    xs = [trial.suggest_float(f"{family}{i}", 1e-3, 1.0, log=True) for i in range(4)]
+    k = trial.suggest_int("k", 2, 30, log=True)
+    c = trial.suggest_categorical("c", [0, 1, 2])
+    return float(sum(xs)), float(xs[0] * k), float(c + xs[1])
+
+
+def test_flat_tpe_suggests_what_optuna_tpe_suggests() -> None:
+    from paretoml.study._sampler import FlatTPESampler
+
+    runs = []
+    for sampler in (
+        optuna.samplers.TPESampler(seed=3, constant_liar=False),
+        FlatTPESampler(seed=3, constant_liar=False),
+    ):
+        study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
+        study.optimize(_mixed_objective, n_trials=60)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]  # value for value: only the cost differs
+
+
+def test_flat_tpe_splits_the_trials_once_per_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    from optuna.samplers._tpe import sampler as tpe
+
+    from paretoml.study._sampler import FlatTPESampler
+
+    calls: list[int] = []
+    split = tpe._split_trials
+    monkeypatch.setattr(tpe, "_split_trials", lambda *a: calls.append(1) or split(*a))
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
+                                sampler=FlatTPESampler(seed=0, constant_liar=False))  # fmt: skip
+    study.optimize(_mixed_objective, n_trials=30)
+    assert len(calls) == 30 - 10  # one per model-guided trial (the first 10 are random), not one per parameter

@@ -21,6 +21,7 @@ from optuna.storages.journal import JournalFileBackend
 from paretoml.exceptions import ConfigError
 from paretoml.objectives import OBJECTIVES
 from paretoml.study._recovery import AtomicFileSystemArtifactStore
+from paretoml.study._sampler import FlatTPESampler
 
 __all__ = [
     "OBJECTIVES",
@@ -302,12 +303,18 @@ def _check_folder(folder: Path, name: str, given: Path) -> None:
         ) from None
 
 
-def make_sampler(sampler: str | optuna.samplers.BaseSampler | None, seed: int) -> optuna.samplers.BaseSampler:
-    """Optuna's multi-objective default (TPE) seeded, a sampler by name, or the given object."""
+def make_sampler(
+    sampler: str | optuna.samplers.BaseSampler | None, seed: int, workers: int = 1
+) -> optuna.samplers.BaseSampler:
+    """Optuna's multi-objective default (TPE) seeded, a sampler by name, or the given object.
+
+    TPE is :class:`~paretoml.study._sampler.FlatTPESampler`: Optuna's TPE at a per-trial cost that stays
+    small as the study grows, with the constant liar only where several workers run at once.
+    """
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
     if sampler is None or sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return FlatTPESampler(seed=seed, constant_liar=workers > 1)
     if sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
     if sampler == "random":
