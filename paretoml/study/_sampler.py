@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import TPESampler
 from optuna.samplers._tpe import sampler as _tpe
