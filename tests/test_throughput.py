@@ -32,7 +32,8 @@ def _studies(tmp_path: Path) -> Iterator[tuple[str, optuna.Study]]:
 def test_attrs_are_written_whole_on_every_storage(tmp_path: Path) -> None:
     for kind, study in _studies(tmp_path):
         trial = study.ask()
-        write_attrs(trial, ATTRS)
+        write_attrs(trial, {**ATTRS, "n": 2})
+        write_attrs(trial, {"n": 3})  # a second write replaces a key
         study.tell(trial, [1.0, 2.0])
         assert trial_attrs(study.trials[0]) == ATTRS, kind
 

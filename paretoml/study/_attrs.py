@@ -3,15 +3,17 @@
 Optuna has no bulk user-attr API, and each ``trial.set_user_attr`` is a storage round trip: on SQLite a
 transaction with its own commit, on a journal file a locked append plus a re-read of the log. A trial
 records some 25-30 attrs, which made recording cost more than fitting on small data. :func:`write_attrs`
-writes them all in one transaction on a relational database (SQLite, PostgreSQL, MySQL) through the
-storage's own per-attr statement, and falls back to one call per attr elsewhere (in memory that is a
-dict update). The attrs stay separate keys, so optuna-dashboard shows each of them as before.
+writes them all in one transaction on a relational database: on SQLite and PostgreSQL one check that
+the trial may be updated and one multi-row upsert (the statement Optuna uses per attr), elsewhere
+Optuna's per-attr statement inside the one transaction; other storages get one call per attr (in
+memory that is a dict update). The attrs stay separate keys, so optuna-dashboard shows each of them as before.
 
 Readers (the result table, the report, the refit, the MLflow export) go through :func:`trial_attrs`.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -57,9 +59,31 @@ def write_attrs(trial: optuna.Trial | FrozenTrial, attrs: Mapping[str, Any], stu
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
 
-    with _create_scoped_session(rdb.scoped_session, True) as session:  # one commit for all of them
-        for key, value in attrs.items():
-            rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
+    with _create_scoped_session(rdb.scoped_session, True) as session:  # one transaction for all of them
+        dialect = rdb.engine.name
+        if dialect not in ("sqlite", "postgresql"):
+            for key, value in attrs.items():
+                rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
+            return
+        frozen = models.TrialModel.find_or_raise_by_id(trial_id, session)
+        rdb.check_trial_is_updatable(trial_id, frozen.state)
+        session.execute(_upsert(dialect, [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                                          for k, v in attrs.items()]))  # fmt: skip
+
+
+def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
+    """One ``INSERT ... ON CONFLICT (trial_id, key) DO UPDATE`` of every row (what Optuna does per attr)."""
+    from optuna.storages._rdb import models
+
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    table = models.TrialUserAttributeModel
+    statement = insert(table).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=[table.trial_id, table.key], set_={"value_json": statement.excluded.value_json}
+    )
 
 
 def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:
