@@ -301,6 +301,7 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), s.workers)
     ctx = study_context(problem)
     ctx.attach_ranking(study)
+    ctx.lock.deadline = None if timeout is None else time.monotonic() + timeout  # the parent's budget end
     try:
         study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
     except KeyboardInterrupt:  # the parent passed on Ctrl-C: record it and stop without a traceback
