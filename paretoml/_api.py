@@ -180,10 +180,10 @@ def optimize(
             timeout = max(deadline - time.monotonic(), 1e-3)
         ctx.lock.deadline = deadline  # a trial never waits for another study past the budget
         setup_seconds = time.monotonic() - started
+        earlier = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}  # not this run's
         helpers = _spawn_workers(problem, timeout)
         display.start_trials()
         stop = [] if deadline is None else [TrialDeadline(deadline)]  # leaves the front's refit its time
-        first = len(study.get_trials(deepcopy=False))
         try:
             study.optimize(
                 Objective(ctx),
@@ -209,7 +209,7 @@ def optimize(
         result.attach_data(ctx.problem, ctx.lock)  # predictor(trial) refits on train + valid rows
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
         refit_front(result, plan.seconds, deadline=deadline)
-        result.spent = spent(study, first, started, setup_seconds, trials_done)
+        result.spent = spent(study, earlier, started, setup_seconds, trials_done)
     completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0
     warn_if_thin(completed, plan, setup_seconds, display.durations)
     for family, (count, reason) in result.failed_families().items():

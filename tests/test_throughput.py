@@ -105,8 +105,9 @@ def test_trial_deadline_keeps_a_median_trial_for_the_refit() -> None:
 
 def test_result_says_where_the_time_went() -> None:
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    result = paretoml.optimize((X, y), "4 trials", families=["lightgbm"], features=False, compression=False,
-                               hardware=1, warm_start=False, progress=False)  # fmt: skip
+    args = {"families": ["lightgbm"], "features": False, "compression": False, "hardware": 1, "progress": False,
+            "storage": optuna.storages.InMemoryStorage()}  # fmt: skip
+    result = paretoml.optimize((X, y), "4 trials", **args)  # warm-start trials are this run's too
     spent = result.spent
     assert spent is not None and spent.trials == 4
     parts = spent.setup + spent.fitting + spent.measuring + spent.lock_wait + spent.final + spent.overhead
@@ -114,6 +115,8 @@ def test_result_says_where_the_time_went() -> None:
     assert spent.fitting > 0 and spent.measuring > 0 and spent.setup > 0
     recorded = [trial_attrs(t)[LOCK_WAIT] for t in result.study.trials]
     assert sum(recorded) == pytest.approx(spent.lock_wait) and min(recorded) >= 0
+    again = paretoml.optimize((X, y), "2 trials", **args).spent  # resumed: counts only its own trials
+    assert again is not None and again.trials == 2
 
 
 STUDY = r"""

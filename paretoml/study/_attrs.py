@@ -98,17 +98,19 @@ def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:
     return dict(trial.user_attrs)
 
 
-def spent(study: optuna.Study, first: int, started: float, setup: float, trials_done: float) -> BudgetSpent:
-    """Where an ``optimize`` call's time went, from the attrs of the trials it ran (numbers >= ``first``).
+def spent(study: optuna.Study, earlier: set[int], started: float, setup: float, trials_done: float) -> BudgetSpent:
+    """Where an ``optimize`` call's time went, from the attrs of the trials it ran.
 
     Args:
         study: The study.
-        first: The number of the call's first trial.
+        earlier: Numbers of the trials that had finished before the call (a resumed study's).
         started: ``time.monotonic()`` at the call's start.
         setup: Seconds before the first trial.
         trials_done: ``time.monotonic()`` when the last trial ended.
     """
-    ran = [trial_attrs(t) for t in study.get_trials(deepcopy=False) if t.number >= first and t.state.is_finished()]
+    ran = [
+        trial_attrs(t) for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.number not in earlier
+    ]
 
     def total(key: str) -> float:
         return float(sum(a.get(key) or 0.0 for a in ran))
