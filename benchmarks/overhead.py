@@ -205,14 +205,15 @@ def part_concurrent(seconds: float) -> tuple[dict[str, Any], list[str]]:
         alone = finish(start_study(budget, "memory", 0, Path(tmp) / "alone"))
         procs = [start_study(budget, "memory", seed, Path(tmp) / f"s{seed}") for seed in (1, 2)]
         pair = [finish(p) for p in procs]
-    lines = ["| run | wall s | trials | longest trial s | within budget + longest trial | lock wait s |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| run | wall s | setup s | trials | longest trial s | within budget + longest trial | lock wait s |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, r in [("alone", alone), ("together: study 1", pair[0]), ("together: study 2", pair[1])]:
         if "error" in r:
-            lines.append(f"| {name} | error: {r['error'][-80:]!r} |||||")
+            lines.append(f"| {name} | error: {r['error'][-80:]!r} ||||||")
             continue
         r["within"] = r["wall_s"] <= seconds + r["longest_trial_s"]
-        lines.append(f"| {name} | {r['wall_s']:.1f} | {r['trials']} | {r['longest_trial_s']:.2f} | "
+        lines.append(f"| {name} | {r['wall_s']:.1f} | {r.get('setup_s', float('nan')):.1f} | {r['trials']} | "
+                     f"{r['longest_trial_s']:.2f} | "
                      f"{'yes' if r['within'] else 'NO'} | {r.get('lock_wait_s', float('nan')):.1f} |")  # fmt: skip
     return {"budget_s": seconds, "alone": alone, "together": pair}, [
         f"Two independent studies (breast_cancer, in memory, one thread, budget {budget}) at once on one "

@@ -178,12 +178,11 @@ def optimize(
         if plan.seconds is not None:
             deadline = started + plan.seconds
             timeout = max(deadline - time.monotonic(), 1e-3)
-        ctx.lock.deadline = deadline  # a trial never waits for another study past the budget
         setup_seconds = time.monotonic() - started
         earlier = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}  # not this run's
         helpers = _spawn_workers(problem, timeout)
         display.start_trials()
-        stop = [] if deadline is None else [TrialDeadline(deadline)]  # leaves the front's refit its time
+        stop = [] if deadline is None else [TrialDeadline(deadline, ctx.lock)]  # time for the refit; bounded waits
         try:
             study.optimize(
                 Objective(ctx),
@@ -301,9 +300,9 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), s.workers)
     ctx = study_context(problem)
     ctx.attach_ranking(study)
-    ctx.lock.deadline = None if timeout is None else time.monotonic() + timeout  # the parent's budget end
+    stop = [] if timeout is None else [TrialDeadline(time.monotonic() + timeout, ctx.lock)]  # the parent's end
     try:
-        study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
+        study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,), callbacks=stop)
     except KeyboardInterrupt:  # the parent passed on Ctrl-C: record it and stop without a traceback
         fail_interrupted(study)
 

@@ -144,12 +144,17 @@ class TrialDeadline:
     stop once ``now + reserve`` passes ``deadline``, where ``reserve`` is the median duration of the trials
     seen so far.
 
+    It also bounds the machine lock's waits by ``deadline`` once a trial has completed: a study's first
+    trial may wait past its budget (a result needs one trial), no later one does.
+
     Args:
         deadline: ``time.monotonic()`` value by which ``optimize`` should return.
+        lock: The machine lock whose waits to bound (anything with a ``deadline`` attribute).
     """
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, lock: Any = None) -> None:
         self.deadline = deadline
+        self.lock = lock
         self.durations: list[float] = []
 
     def reserve(self) -> float:
@@ -162,5 +167,7 @@ class TrialDeadline:
     def __call__(self, study: Any, trial: Any) -> None:
         if trial.duration is not None:
             self.durations.append(trial.duration.total_seconds())
+        if self.lock is not None and trial.values is not None:  # completed: later waits end at the deadline
+            self.lock.deadline = self.deadline
         if time.monotonic() + self.reserve() >= self.deadline:
             study.stop()

@@ -97,8 +97,11 @@ def test_budget_spent_adds_up() -> None:
 
 def test_trial_deadline_keeps_a_median_trial_for_the_refit() -> None:
     study = optuna.create_study()
-    stop = TrialDeadline(time.monotonic() + 0.6)
+    lock = MachineLock("test-" + uuid.uuid4().hex)
+    stop = TrialDeadline(time.monotonic() + 0.6, lock)
+    assert lock.deadline is None  # the first trial may wait past the budget: a result needs one
     study.optimize(lambda t: time.sleep(0.1) or 0.0, n_trials=50, callbacks=[stop])
+    assert lock.deadline == stop.deadline  # after a completed trial, waits end at the deadline
     assert 2 <= len(study.trials) <= 6  # stopped with about one trial's time (0.1 s) left, not at 50
     assert 0.1 <= stop.reserve() < 0.6
 

@@ -65,8 +65,8 @@ def write_attrs(trial: optuna.Trial | FrozenTrial, attrs: Mapping[str, Any], stu
             for key, value in attrs.items():
                 rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
             return
-        frozen = models.TrialModel.find_or_raise_by_id(trial_id, session)
-        rdb.check_trial_is_updatable(trial_id, frozen.state)
+        row = models.TrialModel.find_or_raise_by_id(trial_id, session)
+        rdb.check_trial_is_updatable(trial_id, row.state)  # type: ignore[arg-type]  # a column of TrialState
         session.execute(_upsert(dialect, [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
                                           for k, v in attrs.items()]))  # fmt: skip
 
@@ -74,11 +74,9 @@ def write_attrs(trial: optuna.Trial | FrozenTrial, attrs: Mapping[str, Any], stu
 def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
     """One ``INSERT ... ON CONFLICT (trial_id, key) DO UPDATE`` of every row (what Optuna does per attr)."""
     from optuna.storages._rdb import models
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     table = models.TrialUserAttributeModel
     statement = insert(table).values(rows)
     return statement.on_conflict_do_update(
