@@ -16,8 +16,9 @@ Parts (``--part``, each under about 10 minutes at the default settings on 2 CPUs
 - ``scale``: wall time and peak memory (RSS) of a fixed 5-trial study as the rows of nyc_flights grow.
 
 Results: ``results/overhead.{json,md}`` for the overhead part, ``results/overhead_<part>.{json,md}`` for
-the others. Run e.g. ``python benchmarks/overhead.py --part overhead --trials 100,500``; ``--tiny``
-proves a part runs in about a minute and writes nothing.
+the others; the overhead part keeps the stored rows of other sizes and storages, so it can run in
+pieces. Run e.g. ``python benchmarks/overhead.py --part overhead --trials 100,500``; ``--tiny`` proves a
+part runs in about a minute and writes nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import machine, write_results
+from _common import RESULTS, machine, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = str(Path(__file__).resolve().parent)
@@ -121,8 +122,14 @@ def storage_for(kind: str, tmp: Path) -> str | None:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
-def part_overhead(trials: list[int], storages: list[str]) -> tuple[dict[str, Any], list[str]]:
+def part_overhead(trials: list[int], storages: list[str], keep: bool) -> tuple[dict[str, Any], list[str]]:
+    """Run the studies; with ``keep``, rows of ``results/overhead.json`` for other sizes/storages stay."""
     rows = []
+    stored = RESULTS / "overhead.json"
+    if keep and stored.exists():
+        done = {(n, kind) for n in trials for kind in storages}
+        earlier = json.loads(stored.read_text()).get("overhead", [])
+        rows = [r for r in earlier if "overhead_s" in r and (r["trials"], r["storage"]) not in done]
     for n in trials:
         for kind in storages:
             with tempfile.TemporaryDirectory() as tmp:
@@ -131,6 +138,8 @@ def part_overhead(trials: list[int], storages: list[str]) -> tuple[dict[str, Any
                     rows.append({"trials": n, "storage": kind, "error": "PostgreSQL not available"})
                     continue
                 rows.append({"trials": n, "storage": kind, **finish(start_study(f"{n} trials", url, 0, Path(tmp)))})
+    order = ["memory", "sqlite", "journal", "postgresql"]
+    rows.sort(key=lambda r: (r["trials"], order.index(r["storage"]) if r["storage"] in order else 9))
     lines = [
         "| trials | storage | wall s | setup s | fitting s | measuring s | lock wait s | final s | overhead s | "
         "overhead share |",
@@ -253,7 +262,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.part == "overhead":
         trials = [5] if args.tiny else [int(n) for n in args.trials.split(",")]
-        data, lines = part_overhead(trials, args.storages.split(","))
+        data, lines = part_overhead(trials, args.storages.split(","), keep=not args.tiny)
     elif args.part == "demo":
         data, lines = part_demo(args.before, "10s" if args.tiny else args.demo_budget)
     elif args.part == "concurrent":
