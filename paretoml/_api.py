@@ -85,7 +85,8 @@ def optimize(
         budget: Seconds (``60``), a duration (``"90s"``, ``"5m"``, ``"1h"``), a trial count
             (``"50 trials"``) or a :class:`~paretoml.Budget`. A time budget covers the whole call: trials
             stop early enough for the front's test scoring and refit, and the call returns within the
-            budget plus at most one trial, even while other studies share the machine.
+            budget plus at most one trial and the front's test scoring, even while other studies share the
+            machine.
             ``result.spent`` says where the time went.
         target: The target column when ``data`` is a DataFrame.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
