@@ -44,7 +44,11 @@ bench: setup
 	$(BIN)/python benchmarks/front_quality.py 60 2 breast_cancer,diabetes long
 	$(BIN)/python benchmarks/cnn.py 180
 	$(BIN)/python benchmarks/ablation.py 60 2
-	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/overhead.py --part overhead --trials 100,500
+	$(BIN)/python benchmarks/overhead.py --part overhead --trials 2000
+	$(BIN)/python benchmarks/overhead.py --part demo
+	$(BIN)/python benchmarks/overhead.py --part concurrent
+	$(BIN)/python benchmarks/overhead.py --part scale
 	$(BIN)/python benchmarks/kill_resume.py 20
 	$(BIN)/python benchmarks/compression.py nyc_flights 90
 	$(BIN)/python benchmarks/compression.py breast_cancer 45

@@ -31,7 +31,7 @@ from paretoml.exceptions import (
 
 if TYPE_CHECKING:
     from paretoml._api import optimize
-    from paretoml._budget import Budget
+    from paretoml._budget import Budget, BudgetSpent
     from paretoml._pick import PRESETS, Pick, pick_front
     from paretoml._result import Result, load_study
     from paretoml.measure import Hardware
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "optimize": "paretoml._api",
     "Budget": "paretoml._budget",
+    "BudgetSpent": "paretoml._budget",
     "PRESETS": "paretoml._pick",
     "Pick": "paretoml._pick",
     "pick_front": "paretoml._pick",
@@ -55,6 +56,7 @@ __all__ = [
     "PRESETS",
     "Budget",
     "BudgetError",
+    "BudgetSpent",
     "ColumnMismatchError",
     "ConfigError",
     "DataError",

@@ -16,7 +16,7 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
-from paretoml._budget import Budget
+from paretoml._budget import Budget, TrialDeadline
 from paretoml._prepare import MUST_MATCH, PreparedStudy, check_resumed_families, prepare, study_context
 from paretoml._progress import StudyProgress, warn_if_thin
 from paretoml._refit import refit_front
@@ -33,6 +33,7 @@ from paretoml.study import (
     open_storage,
     open_study,
 )
+from paretoml.study._attrs import spent
 from paretoml.study._recovery import fail_dead_trials
 from paretoml.study._storage import GRACE_SECONDS
 
@@ -83,8 +84,11 @@ def optimize(
         data: A DataFrame (with ``target``) or a tuple ``(X, y)``; X a DataFrame, a 2-D array, or an
             array of images ``(N, H, W)`` / ``(N, C, H, W)``.
         budget: Seconds (``60``), a duration (``"90s"``, ``"5m"``, ``"1h"``), a trial count
-            (``"50 trials"``) or a :class:`~paretoml.Budget`. The call returns within the budget plus
-            at most one trial and the final re-scoring.
+            (``"50 trials"``) or a :class:`~paretoml.Budget`. A time budget covers the whole call: trials
+            stop early enough for the front's test scoring and refit, and the call returns within the
+            budget plus at most one trial and the front's test scoring, even while other studies share the
+            machine.
+            ``result.spent`` says where the time went.
         target: The target column when ``data`` is a DataFrame.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
         metric: A scikit-learn scorer name; default ROC AUC (binary), accuracy (multiclass), R².
@@ -165,7 +169,12 @@ def optimize(
             must_match=MUST_MATCH,
         )
         check_resumed_families(study, problem.spaces)
-        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials), settings.accurate_share)
+        study.sampler = make_sampler(
+            settings.sampler,
+            settings.seed + len(study.trials),
+            workers=settings.workers,
+            accurate_share=settings.accurate_share,
+        )
         ctx = study_context(problem)
         display.stage("ranking features...")
         ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
@@ -177,23 +186,28 @@ def optimize(
                 f"trials {dead} were left RUNNING by a worker that died; marked FAIL.", UserWarning, stacklevel=2
             )
         plan = settings.plan
-        timeout = None
+        timeout = deadline = None
         if plan.seconds is not None:
-            timeout = max(plan.seconds - (time.monotonic() - started), 1e-3)
+            deadline = started + plan.seconds
+            timeout = max(deadline - time.monotonic(), 1e-3)
         setup_seconds = time.monotonic() - started
+        earlier = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}  # not this run's
         helpers = _spawn_workers(problem, timeout)
         display.start_trials()
+        stop = [] if deadline is None else [TrialDeadline(deadline, ctx.lock)]  # time for the refit; bounded waits
         try:
             study.optimize(
                 Objective(ctx),
                 n_trials=_share(plan.trials, settings.workers, 0),
                 timeout=timeout,
                 catch=(Exception,),
-                callbacks=[*(settings.callbacks or []), display],
+                callbacks=[*(settings.callbacks or []), display, *stop],
             )
         except KeyboardInterrupt as exc:  # Ctrl-C: the trial in flight is FAIL with the reason; the rest is kept
             _interrupt(study, helpers, exc)
             raise
+        ctx.lock.deadline = None  # the front's refit below waits as long as it takes
+        trials_done = time.monotonic()
         display.stage(f"{display.describe()} | scoring the front on the test split...")
         for proc in helpers:
             proc.join()
@@ -205,7 +219,8 @@ def optimize(
         result.record_fronts()
         result.attach_data(ctx.problem, ctx.lock)  # predictor(trial) refits on train + valid rows
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
-        refit_front(result, plan.seconds)
+        refit_front(result, plan.seconds, deadline=deadline)
+        result.spent = spent(study, earlier, started, setup_seconds, trials_done)
     completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0
     warn_if_thin(completed, plan, setup_seconds, display.durations)
     for family, (count, reason) in result.failed_families().items():
@@ -294,11 +309,14 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     storage = open_storage(s.storage)
     assert storage is not None  # more than one worker needs a file or server storage (checked by prepare)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
-    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), s.accurate_share)
+    study.sampler = make_sampler(
+        s.sampler, s.seed + len(study.trials), workers=s.workers, accurate_share=s.accurate_share
+    )
     ctx = study_context(problem)
     ctx.attach_ranking(study)
+    stop = [] if timeout is None else [TrialDeadline(time.monotonic() + timeout, ctx.lock)]  # the parent's end
     try:
-        study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
+        study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,), callbacks=stop)
     except KeyboardInterrupt:  # the parent passed on Ctrl-C: record it and stop without a traceback
         fail_interrupted(study)
 

@@ -130,14 +130,15 @@ def refit_trial(
     return out.predictor, record
 
 
-def refit_front(result: Result, budget_s: float | None) -> list[int]:
+def refit_front(result: Result, budget_s: float | None, *, deadline: float | None = None) -> list[int]:
     """Refit front members at the end of ``optimize``, so that they ship refit (also from a stored study).
 
     With a trial-count budget (no time limit) every front member is refit: a refit costs about one
     trial, like the front's test re-scoring, and a study loaded later (CLI ``export``, a pick with any
     weights) then has a refit for whatever it picks. With a time budget the most accurate member is
-    always refit (what an accuracy comparison ships), then further members in order of validation
-    metric while the refits have taken less than 10% of the budget. Any other trial is refit on first
+    refit (what an accuracy comparison ships), then further members in order of validation metric while
+    the refits have taken less than 10% of the budget; none once ``deadline`` (a ``time.monotonic()``
+    value: the end of the budget) has passed. Any other trial is refit on first
     use by ``result.predictor`` when the result holds the data.
 
     Returns:
@@ -147,7 +148,8 @@ def refit_front(result: Result, budget_s: float | None) -> list[int]:
     started = time.perf_counter()
     done: list[int] = []
     for number in result.front["trial"].tolist():
-        if done and time.perf_counter() - started >= allowance:
+        late = deadline is not None and time.monotonic() >= deadline
+        if late or (done and time.perf_counter() - started >= allowance):
             break
         try:
             result.predictor(int(number))

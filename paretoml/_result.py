@@ -16,6 +16,7 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact
 from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import FrozenTrial, TrialState
 
+from paretoml._budget import BudgetSpent
 from paretoml._pick import Pick, pick_front
 from paretoml._refit import refit_key, refit_rows, refit_trial
 from paretoml.exceptions import ConfigError, RefitUnavailableError
@@ -53,6 +54,8 @@ class Result:
         metric: The metric's name (e.g. ``"roc_auc"``).
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
         artifact_dir: Where trial predictors are stored.
+        spent: Where the wall time of the ``optimize`` call went (:class:`~paretoml.BudgetSpent`; None for
+            a study loaded from storage).
     """
 
     def __init__(self, study: optuna.Study, artifact_dir: Path) -> None:
@@ -64,6 +67,7 @@ class Result:
         self.metric: str = attrs.get("metric", "metric")
         self.task: str = attrs.get("task", "")
         self._cache: dict[tuple[int, str], Predictor] = {}
+        self.spent: BudgetSpent | None = None  # set by optimize(): where its wall time went
 
     # ------------------------------------------------------------------ tables
     @property

@@ -44,11 +44,11 @@ def test_accurate_trials_keep_all_features_and_compress_nothing(mixed_frame: pd.
 
 
 def test_named_samplers_are_wrapped_and_sampler_objects_used_as_given() -> None:
-    wrapped = make_sampler("tpe", 0, 0.25)
+    wrapped = make_sampler("tpe", 0, accurate_share=0.25)
     assert isinstance(wrapped, AccurateShare) and isinstance(wrapped.base, optuna.samplers.TPESampler)
-    assert isinstance(make_sampler("random", 0, 0.0), optuna.samplers.RandomSampler)
+    assert isinstance(make_sampler("random", 0, accurate_share=0.0), optuna.samplers.RandomSampler)
     mine = optuna.samplers.RandomSampler(seed=1)
-    assert make_sampler(mine, 0, 0.25) is mine
+    assert make_sampler(mine, 0, accurate_share=0.25) is mine
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, "half", True])

@@ -217,15 +217,15 @@ def test_optimize_workers_on_an_empty_postgresql_database(
 
 
 def test_timing_waits_for_training_elsewhere(tmp_path: Path) -> None:
-    lock = MachineLock("test-" + uuid.uuid4().hex, folder=tmp_path)
+    key = "test-" + uuid.uuid4().hex
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys; from paretoml.measure._lock import MachineLock as L; l = L(sys.argv[1], folder=sys.argv[2])\n"
          "with l.shared():\n    print('held', flush=True); sys.stdin.readline()",
-         lock.main_path.name, str(tmp_path)],
+         key, str(tmp_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    lock = MachineLock(lock.main_path.name, folder=tmp_path)
+    lock = MachineLock(key, folder=tmp_path)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         timed = threading.Event()

@@ -92,6 +92,8 @@ def _print_result(result: Result) -> None:
     title = f"Pareto front of {result.study.study_name!r} ({len(result.front)} of {len(result.study.trials)} trials)"
     console.print(front_table(result, title))
     console.print(front_summary(result))
+    if result.spent is not None:  # where this run's time went (None for a stored study)
+        console.print(f"Time: {result.spent.describe()}", highlight=False)
     ranking = ranking_table(result)
     if ranking is not None:
         console.print(ranking)

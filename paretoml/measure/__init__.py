@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paretoml.measure._hardware import Hardware, resolve_hardware
 from paretoml.measure._latency import Latency, measure_latency, one_row_frames, time_calls
-from paretoml.measure._lock import NO_LOCK, MachineLock, NoLock, TimingLock
+from paretoml.measure._lock import NO_LOCK, LockWaitExpired, MachineLock, NoLock, TimingLock, affinity
 from paretoml.measure._metrics import DEFAULT_METRIC, Metric, get_metric
 from paretoml.measure._noise import (
     analytic_metric_se,
@@ -20,11 +20,13 @@ __all__ = [
     "NO_LOCK",
     "Hardware",
     "Latency",
+    "LockWaitExpired",
     "MachineLock",
     "Metric",
     "NoLock",
     "Size",
     "TimingLock",
+    "affinity",
     "analytic_metric_se",
     "baseline_score",
     "fallback_baseline",

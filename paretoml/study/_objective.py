@@ -14,8 +14,9 @@ from optuna.trial import TrialState
 
 from paretoml.families import get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
-from paretoml.measure import MachineLock
+from paretoml.measure import LockWaitExpired, MachineLock
 from paretoml.spaces import SearchSpace
+from paretoml.study._attrs import FAIL_REASON, LOCK_WAIT, write_attrs
 from paretoml.study._recovery import WORKER_ATTR, worker_id
 from paretoml.study._warm import warm_start_params
 from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
@@ -40,7 +41,7 @@ class StudyContext:
     compression: dict[str, SearchSpace] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.lock = MachineLock(self.problem.hardware.fingerprint())
+        self.lock = MachineLock()  # one lock per CPU this process may run on, shared by every study
         self.ranking: FeatureRanking | None = None
 
     def attach_ranking(self, study: optuna.Study) -> None:
@@ -56,18 +57,19 @@ class StudyContext:
         if stored is not None and sorted(stored["features"]) == sorted(pb.preprocessor.names):
             self.ranking = FeatureRanking.from_dict(stored)
             return
-        self.ranking = rank_features(
-            pb.X[: pb.n_train],
-            pb.splits.train.y,
-            pb.preprocessor.names,
-            cat_indices=pb.preprocessor.cat_indices,
-            task=pb.task,
-            n_classes=len(pb.classes),
-            method=self.selection.method,
-            sample_rows=self.selection.sample_rows,
-            n_threads=pb.hardware.n_threads,
-            seed=pb.seed,
-        )
+        with self.lock.shared():  # ranking trains a model: no other study times meanwhile
+            self.ranking = rank_features(
+                pb.X[: pb.n_train],
+                pb.splits.train.y,
+                pb.preprocessor.names,
+                cat_indices=pb.preprocessor.cat_indices,
+                task=pb.task,
+                n_classes=len(pb.classes),
+                method=self.selection.method,
+                sample_rows=self.selection.sample_rows,
+                n_threads=pb.hardware.n_threads,
+                seed=pb.seed,
+            )
         study.set_user_attr(key, self.ranking.to_dict())
 
     def suggest_features(self, trial: optuna.Trial) -> list[str]:
@@ -130,18 +132,22 @@ class Objective:
         self.ctx = ctx
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float, float]:
+        waited = self.ctx.lock.waited
         try:
             return self._run(trial)
+        except LockWaitExpired as exc:
+            write_attrs(trial, {FAIL_REASON: str(exc), LOCK_WAIT: self.ctx.lock.waited - waited})
+            raise
         except Exception as exc:
-            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:2000])
+            trial.set_user_attr(FAIL_REASON, f"{type(exc).__name__}: {exc}"[:2000])
             raise
         except KeyboardInterrupt:  # Optuna records the trial FAIL and re-raises; say why it failed
-            trial.set_user_attr("fail_reason", INTERRUPTED)
+            trial.set_user_attr(FAIL_REASON, INTERRUPTED)
             raise
 
     def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
         ctx = self.ctx
-        started = time.monotonic()
+        started, waited = time.monotonic(), (ctx.lock.waited, ctx.lock.waited_exclusive)
         trial.set_user_attr(WORKER_ATTR, worker_id())
         config = ctx.suggest(trial, started)
         with tempfile.TemporaryDirectory() as tmp:
@@ -150,8 +156,10 @@ class Objective:
             artifact_id = upload_artifact(
                 artifact_store=ctx.store, file_path=str(archive), study_or_trial=trial, mimetype="application/zip"
             )
-        for key, value in self.attrs(out, config, artifact_id).items():
-            trial.set_user_attr(key, value)
+        attrs = self.attrs(out, config, artifact_id)
+        attrs[LOCK_WAIT] = ctx.lock.waited - waited[0]  # the timing wait is inside measure_seconds: moved out
+        attrs["measure_seconds"] = out.measure_seconds - (ctx.lock.waited_exclusive - waited[1])
+        write_attrs(trial, attrs)  # one storage transaction where the storage allows it
         assert out.metric is not None  # search folds always score
         return out.metric, out.latency.p50_ms, out.size.size_kb
 
@@ -206,7 +214,7 @@ def fail_interrupted(study: optuna.Study) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if trial.user_attrs.get(WORKER_ATTR, me) != me:
             continue  # another worker's trial, still running
-        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+        study._storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, INTERRUPTED)
         if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
             failed.append(trial.number)
     return failed

@@ -1,0 +1,186 @@
+"""Throughput and fair sharing: attrs in one transaction, the per-CPU lock, bounded waits, budget accounting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+import paretoml
+from paretoml._budget import BudgetSpent, TrialDeadline
+from paretoml.measure import LockWaitExpired, MachineLock
+from paretoml.study import open_storage
+from paretoml.study._attrs import LOCK_WAIT, trial_attrs, write_attrs
+
+ATTRS = {"family": "lightgbm", "metric_valid": 0.9, "config": {"a": [1, 2]}, "features": ["x", "y"], "n": 3}
+
+
+def _studies(tmp_path: Path) -> Iterator[tuple[str, optuna.Study]]:
+    for kind, location in (("memory", None), ("sqlite", tmp_path / "a.db"), ("journal", tmp_path / "a.log")):
+        yield kind, optuna.create_study(storage=open_storage(location), directions=["maximize", "minimize"])
+
+
+def test_attrs_are_written_whole_on_every_storage(tmp_path: Path) -> None:
+    for kind, study in _studies(tmp_path):
+        trial = study.ask()
+        write_attrs(trial, {**ATTRS, "n": 2})
+        write_attrs(trial, {"n": 3})  # a second write replaces a key
+        study.tell(trial, [1.0, 2.0])
+        assert trial_attrs(study.trials[0]) == ATTRS, kind
+
+
+def test_sqlite_attrs_take_one_commit(tmp_path: Path) -> None:
+    storage = open_storage(tmp_path / "a.db")
+    study = optuna.create_study(storage=storage, directions=["maximize", "minimize"])
+    trial = study.ask()
+    commits: list[int] = []
+    import sqlalchemy
+
+    assert isinstance(storage, optuna.storages.RDBStorage)
+    sqlalchemy.event.listen(storage.engine, "commit", lambda _conn: commits.append(1))
+    write_attrs(trial, ATTRS)
+    assert len(commits) == 1  # five attrs, one transaction (a loop of set_user_attr commits five times)
+    with storage.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+HOLD = (
+    "import sys; from paretoml.measure._lock import MachineLock as L\n"
+    "lock = L(sys.argv[1], folder=sys.argv[2], cpus=[int(c) for c in sys.argv[3].split(',')])\n"
+    "with lock.shared():\n    print('held', flush=True); sys.stdin.readline()"
+)
+
+
+@pytest.fixture
+def trainer(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Another process that trains (holds the lock shared) on CPU 0 until the test ends."""
+    key = "test-" + uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, key, str(tmp_path), "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    try:
+        yield key, tmp_path
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_timing_on_other_cpus_does_not_wait(trainer: tuple[str, Path]) -> None:
+    key, folder = trainer
+    other = MachineLock(key, folder=folder, cpus=[1])
+    other.deadline = time.monotonic() + 5
+    with other.exclusive():  # CPU 1 is free: no wait for the training on CPU 0
+        pass
+    same = MachineLock(key, folder=folder, cpus=[0, 1])
+    same.deadline = time.monotonic() + 0.3
+    with pytest.raises(LockWaitExpired, match="budget"), same.exclusive():
+        pass
+    assert same.waited >= 0.3 and same.waited_exclusive == same.waited
+    with same.shared():  # training beside training never waits, and the gates were released
+        pass
+
+
+def test_budget_spent_adds_up() -> None:
+    spent = BudgetSpent(wall=10.0, setup=1.0, fitting=4.0, measuring=2.0, lock_wait=0.5, final=1.0, trials=7)
+    assert spent.overhead == pytest.approx(1.5) and spent.overhead_share == pytest.approx(0.15)
+    assert "7 trials" in spent.describe() and "lock wait 0.5s" in spent.describe()
+
+
+def test_trial_deadline_keeps_a_median_trial_for_the_refit() -> None:
+    study = optuna.create_study()
+    lock = MachineLock("test-" + uuid.uuid4().hex)
+    stop = TrialDeadline(time.monotonic() + 0.6, lock)
+    assert lock.deadline is None  # the first trial may wait past the budget: a result needs one
+    study.optimize(lambda t: time.sleep(0.1) or 0.0, n_trials=50, callbacks=[stop])
+    assert lock.deadline == stop.deadline  # after a completed trial, waits end at the deadline
+    assert 2 <= len(study.trials) <= 6  # stopped with about one trial's time (0.1 s) left, not at 50
+    assert 0.1 <= stop.reserve() < 0.6
+
+
+def test_result_says_where_the_time_went() -> None:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    args = {"families": ["lightgbm"], "features": False, "compression": False, "hardware": 1, "progress": False,
+            "storage": optuna.storages.InMemoryStorage()}  # fmt: skip
+    result = paretoml.optimize((X, y), "4 trials", **args)  # warm-start trials are this run's too
+    spent = result.spent
+    assert spent is not None and spent.trials == 4
+    parts = spent.setup + spent.fitting + spent.measuring + spent.lock_wait + spent.final + spent.overhead
+    assert parts == pytest.approx(spent.wall)
+    assert spent.fitting > 0 and spent.measuring > 0 and spent.setup > 0
+    recorded = [trial_attrs(t)[LOCK_WAIT] for t in result.study.trials]
+    assert sum(recorded) == pytest.approx(spent.lock_wait) and min(recorded) >= 0
+    again = paretoml.optimize((X, y), "2 trials", **args).spent  # resumed: counts only its own trials
+    assert again is not None and again.trials == 2
+
+
+STUDY = r"""
+import json, sys, time
+from sklearn.datasets import load_breast_cancer
+import paretoml
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+started = time.monotonic()
+result = paretoml.optimize((X, y), float(sys.argv[1]), seed=int(sys.argv[2]), hardware=1, progress=False,
+                           families=["lightgbm"], compression=False, features=False, cv_folds=1)
+wall = time.monotonic() - started
+durations = [t.duration.total_seconds() for t in result.study.trials if t.duration is not None]
+print(json.dumps({"wall": wall, "longest": max(durations), "done": len(durations),
+                  "lock_wait": result.spent.lock_wait, "final": result.spent.final}))
+"""
+
+
+def test_two_studies_on_one_machine_each_return_within_budget_plus_one_trial_and_scoring(tmp_path: Path) -> None:
+    budget = 10.0
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # their own machine lock, shared by the two
+    procs = [subprocess.Popen([sys.executable, "-c", STUDY, str(budget), str(seed)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for seed in (1, 2)]  # fmt: skip
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    for out, _ in outs:
+        run = json.loads(out.strip().splitlines()[-1])
+        assert run["done"] >= 1
+        assert run["wall"] <= budget + run["longest"] + run["final"], run  # final: scoring the front on test
+
+
+def _mixed_objective(trial: optuna.Trial) -> tuple[float, float, float]:
+    family = trial.suggest_categorical("family", ["a", "b"])
+    xs = [trial.suggest_float(f"{family}{i}", 1e-3, 1.0, log=True) for i in range(4)]
+    k = trial.suggest_int("k", 2, 30, log=True)
+    c = trial.suggest_categorical("c", [0, 1, 2])
+    return float(sum(xs)), float(xs[0] * k), float(c + xs[1])
+
+
+def test_flat_tpe_suggests_what_optuna_tpe_suggests() -> None:
+    from paretoml.study._sampler import FlatTPESampler
+
+    runs = []
+    for sampler in (
+        optuna.samplers.TPESampler(seed=3, constant_liar=False),
+        FlatTPESampler(seed=3, constant_liar=False),
+    ):
+        study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
+        study.optimize(_mixed_objective, n_trials=60)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]  # value for value: only the cost differs
+
+
+def test_flat_tpe_splits_the_trials_once_per_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    from optuna.samplers._tpe import sampler as tpe
+
+    from paretoml.study._sampler import FlatTPESampler
+
+    calls: list[int] = []
+    split = tpe._split_trials
+    monkeypatch.setattr(tpe, "_split_trials", lambda *a: calls.append(1) or split(*a))
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
+                                sampler=FlatTPESampler(seed=0, constant_liar=False))  # fmt: skip
+    study.optimize(_mixed_objective, n_trials=30)
+    assert len(calls) == 30 - 10  # one per model-guided trial (the first 10 are random), not one per parameter
