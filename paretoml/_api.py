@@ -25,6 +25,7 @@ from paretoml._settings import Settings
 from paretoml.features import FeatureSelection
 from paretoml.measure import Hardware
 from paretoml.study import (
+    ConstraintsFunc,
     Objective,
     StudyContext,
     enqueue_warm_start,
@@ -48,6 +49,8 @@ def optimize(
     target: str | None = None,
     task: str | None = None,
     metric: str | None = None,
+    objectives: Iterable[str] | None = None,
+    constraints: Mapping[str, float] | None = None,
     families: Iterable[str] | None = None,
     search_spaces: Mapping[str, str | Path | dict[str, Any]] | None = None,
     storage: str | Path | BaseStorage | None = None,
@@ -74,9 +77,10 @@ def optimize(
 
     Every trial trains a model, packages it with the preprocessing as a :class:`~paretoml.Predictor`,
     and measures it: the metric on the validation split, single-row latency (p50/p95) and batch
-    throughput through the Predictor from raw rows, and the bytes of the saved predictor. The three
-    objectives (metric, p50 latency, size) drive an Optuna multi-objective study; the Pareto-optimal
-    trials are then re-scored on the untouched test split.
+    throughput through the Predictor from raw rows (under the serving profile of ``hardware``), the bytes
+    of the saved predictor and the memory it takes when loaded. The chosen ``objectives`` (default: metric,
+    p50 latency, size) drive an Optuna multi-objective study, steered by ``constraints``; the Pareto-optimal
+    trials that meet the constraints are then re-scored on the untouched test split.
 
     Args:
         data: A DataFrame (with ``target``) or a tuple ``(X, y)``; X a DataFrame, a 2-D array, or an
@@ -87,6 +91,13 @@ def optimize(
         target: The target column when ``data`` is a DataFrame.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
         metric: A scikit-learn scorer name; default ROC AUC (binary), accuracy (multiclass), R².
+        objectives: What the study optimises (see :mod:`paretoml.objectives`): ``"metric"`` plus any of
+            ``latency_p50_ms``, ``latency_p95_ms``, ``batch_latency_ms``, ``throughput_rows_per_s``,
+            ``size_kb``, ``memory_kb``, ``n_features``. Default: metric, ``latency_p50_ms``, ``size_kb``.
+            Every trial records all of them.
+        constraints: Bounds ``{objective name: bound}``, e.g. ``{"latency_p95_ms": 1.0, "size_kb": 256}``:
+            an upper bound for objectives to minimise, a lower one for the metric and throughput. The
+            sampler (TPE, NSGA-II) favours trials that meet them; the front offers only those.
         families: Model families to search (default: LightGBM and XGBoost, plus the CNN family for
             image data when torch is installed: ``pip install 'paretoml[cnn]'``).
         search_spaces: Per-family search-space YAML paths (or parsed dicts) replacing the defaults.
@@ -98,7 +109,9 @@ def optimize(
         sampler: ``"tpe"`` (Optuna's multi-objective default), ``"nsga2"``, ``"random"`` or an
             Optuna sampler.
         seed: Seed for the split, the sampler and the models.
-        hardware: Thread count or ``{"n_threads": ..., "device": ...}``; default: this machine's CPUs.
+        hardware: Training thread count, or ``{"n_threads", "device", "serving_threads", "batch_size"}``;
+            default: this machine's CPUs to train, and the serving profile 1 thread, 1 row per request
+            (latency objectives are timed under the serving profile).
         features: Feature subsets as a searched dimension: ``"shap"`` (default: rank columns once per
             study by mean |SHAP| of a reference LightGBM model, then each trial keeps the top
             ``n_features``), ``"gain"`` (rank by split gain, cheaper), ``"off"``/``False``, a list of
@@ -153,13 +166,13 @@ def optimize(
         study = open_study(
             open_storage(settings.storage),
             settings.study_name,
-            directions=[problem.metric.direction, "minimize", "minimize"],
-            metric_names=[problem.metric.name, "latency_p50_ms", "size_kb"],
+            directions=problem.directions(),
+            metric_names=problem.metric_names(),
             attrs=problem.attrs,
             must_match=MUST_MATCH,
         )
         check_resumed_families(study, problem.spaces)
-        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials))
+        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials), _constraints_func(problem))
         ctx = study_context(problem)
         display.stage("ranking features...")
         ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
@@ -200,6 +213,8 @@ def optimize(
         result.attach_data(ctx.problem, ctx.lock)  # predictor(trial) refits on train + valid rows
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
         refit_front(result, plan.seconds)
+    if settings.constraints and len(result.front) == 0 and len(result.completed_trials()):
+        warnings.warn(result.infeasible_summary(), UserWarning, stacklevel=2)
     completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0
     warn_if_thin(completed, plan, setup_seconds, display.durations)
     for family, (count, reason) in result.failed_families().items():
@@ -288,13 +303,18 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     storage = open_storage(s.storage)
     assert storage is not None  # more than one worker needs a file or server storage (checked by prepare)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
-    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials))
+    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), _constraints_func(problem))
     ctx = study_context(problem)
     ctx.attach_ranking(study)
     try:
         study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
     except KeyboardInterrupt:  # the parent passed on Ctrl-C: record it and stop without a traceback
         fail_interrupted(study)
+
+
+def _constraints_func(problem: PreparedStudy) -> ConstraintsFunc | None:
+    """The sampler's ``constraints_func`` of a constrained study (None without constraints)."""
+    return ConstraintsFunc(problem.constraints, problem.metric.direction) if problem.constraints else None
 
 
 def _rescore_front(result: Result, ctx: StudyContext) -> None:

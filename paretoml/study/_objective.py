@@ -15,8 +15,10 @@ from optuna.trial import TrialState
 from paretoml.families import get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import MachineLock
+from paretoml.objectives import DEFAULT_OBJECTIVES, ObjectiveSpec, resolve_objectives
 from paretoml.spaces import SearchSpace
 from paretoml.study._recovery import WORKER_ATTR, worker_id
+from paretoml.study._storage import CONSTRAINTS_KEY, ConstraintsFunc
 from paretoml.study._warm import warm_start_params
 from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
 
@@ -38,6 +40,8 @@ class StudyContext:
     selection: FeatureSelection = _NO_SELECTION
     trial_timeout: float | None = None
     compression: dict[str, SearchSpace] = field(default_factory=dict)
+    objectives: tuple[ObjectiveSpec, ...] = resolve_objectives(DEFAULT_OBJECTIVES)
+    constraints: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = MachineLock(self.problem.hardware.fingerprint())
@@ -120,7 +124,8 @@ class StudyContext:
 
 
 class Objective:
-    """The Optuna objective: returns (metric on validation, single-row p50 latency in ms, size in KB).
+    """The Optuna objective: returns the study's objectives (:attr:`StudyContext.objectives`) and records
+    every registered objective's value as a user attr, and the constraint violations.
 
     Fitting holds a machine-wide lock shared and timing holds it exclusive, so a latency is never
     measured while another trial (of any paretoml worker on this machine) trains on the same cores.
@@ -129,7 +134,7 @@ class Objective:
     def __init__(self, ctx: StudyContext) -> None:
         self.ctx = ctx
 
-    def __call__(self, trial: optuna.Trial) -> tuple[float, float, float]:
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         try:
             return self._run(trial)
         except Exception as exc:
@@ -139,7 +144,7 @@ class Objective:
             trial.set_user_attr("fail_reason", INTERRUPTED)
             raise
 
-    def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
+    def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
         ctx = self.ctx
         started = time.monotonic()
         trial.set_user_attr(WORKER_ATTR, worker_id())
@@ -150,10 +155,18 @@ class Objective:
             artifact_id = upload_artifact(
                 artifact_store=ctx.store, file_path=str(archive), study_or_trial=trial, mimetype="application/zip"
             )
-        for key, value in self.attrs(out, config, artifact_id).items():
+        attrs = self.attrs(out, config, artifact_id)
+        for key, value in attrs.items():
             trial.set_user_attr(key, value)
+        if ctx.constraints:  # also written by a constrained sampler; recorded here for every sampler
+            violations = ConstraintsFunc(ctx.constraints, ctx.problem.metric.direction).of(attrs)
+            trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, violations)
         assert out.metric is not None  # search folds always score
-        return out.metric, out.latency.p50_ms, out.size.size_kb
+        values = [attrs[spec.column] for spec in ctx.objectives]
+        missing = [spec.name for spec, v in zip(ctx.objectives, values, strict=True) if v is None]
+        if missing:
+            raise RuntimeError(f"objectives {missing} could not be measured on this platform")
+        return tuple(float(v) for v in values)
 
     def attrs(self, out: TrialOutcome, config: TrialConfig, artifact_id: str) -> dict[str, Any]:
         """Everything recorded about a trial, as user attrs."""
@@ -183,8 +196,10 @@ class Objective:
             "metric_se": out.metric_se,
             "rounds_fitted": out.rounds_fitted,
             "trained_rows": out.trained_rows,
+            "batch_size": latency.batch_size,
             **out.compression.attrs,
             **size.stats,
+            **out.measured(),  # every registered objective, chosen or not
         }
         if len(out.fold_metrics) > 1:
             attrs["metric_cv_folds"] = out.fold_metrics
