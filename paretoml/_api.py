@@ -25,7 +25,6 @@ from paretoml._settings import Settings
 from paretoml.features import FeatureSelection
 from paretoml.measure import Hardware
 from paretoml.study import (
-    ConstraintsFunc,
     Objective,
     StudyContext,
     enqueue_warm_start,
@@ -172,7 +171,7 @@ def optimize(
             must_match=MUST_MATCH,
         )
         check_resumed_families(study, problem.spaces)
-        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials), _constraints_func(problem))
+        study.sampler = make_sampler(settings.sampler, settings.seed + len(study.trials))
         ctx = study_context(problem)
         display.stage("ranking features...")
         ctx.attach_ranking(study)  # computed once and stored: workers read it from the study
@@ -303,18 +302,13 @@ def _worker(problem: PreparedStudy, trials: int | None, timeout: float | None) -
     storage = open_storage(s.storage)
     assert storage is not None  # more than one worker needs a file or server storage (checked by prepare)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
-    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials), _constraints_func(problem))
+    study.sampler = make_sampler(s.sampler, s.seed + len(study.trials))
     ctx = study_context(problem)
     ctx.attach_ranking(study)
     try:
         study.optimize(Objective(ctx), n_trials=trials, timeout=timeout, catch=(Exception,))
     except KeyboardInterrupt:  # the parent passed on Ctrl-C: record it and stop without a traceback
         fail_interrupted(study)
-
-
-def _constraints_func(problem: PreparedStudy) -> ConstraintsFunc | None:
-    """The sampler's ``constraints_func`` of a constrained study (None without constraints)."""
-    return ConstraintsFunc(problem.constraints, problem.metric.direction) if problem.constraints else None
 
 
 def _rescore_front(result: Result, ctx: StudyContext) -> None:

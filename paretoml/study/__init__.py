@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from paretoml.study._objective import INTERRUPTED, Objective, StudyContext, fail_interrupted
 from paretoml.study._storage import (
-    CONSTRAINTS_KEY,
-    ConstraintsFunc,
     artifact_dir_for,
     artifact_store,
     make_sampler,
@@ -16,9 +14,7 @@ from paretoml.study._storage import (
 from paretoml.study._warm import WARM_START, enqueue_warm_start
 
 __all__ = [
-    "CONSTRAINTS_KEY",
     "INTERRUPTED",
-    "ConstraintsFunc",
     "WARM_START",
     "Objective",
     "StudyContext",

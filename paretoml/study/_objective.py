@@ -15,10 +15,9 @@ from optuna.trial import TrialState
 from paretoml.families import get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import MachineLock
-from paretoml.objectives import DEFAULT_OBJECTIVES, ObjectiveSpec, resolve_objectives
+from paretoml.objectives import DEFAULT_OBJECTIVES, ObjectiveSpec, resolve_objectives, violations
 from paretoml.spaces import SearchSpace
 from paretoml.study._recovery import WORKER_ATTR, worker_id
-from paretoml.study._storage import CONSTRAINTS_KEY, ConstraintsFunc
 from paretoml.study._warm import warm_start_params
 from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
 
@@ -158,9 +157,9 @@ class Objective:
         attrs = self.attrs(out, config, artifact_id)
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
-        if ctx.constraints:  # also written by a constrained sampler; recorded here for every sampler
-            violations = ConstraintsFunc(ctx.constraints, ctx.problem.metric.direction).of(attrs)
-            trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, violations)
+        missed = violations(ctx.constraints, attrs, ctx.problem.metric.direction)
+        for name, miss in zip(ctx.constraints, missed, strict=True):  # TPE and NSGA-II read them (c-TPE)
+            trial.set_constraint(name, miss)
         assert out.metric is not None  # search folds always score
         values = [attrs[spec.column] for spec in ctx.objectives]
         missing = [spec.name for spec, v in zip(ctx.objectives, values, strict=True) if v is None]
@@ -172,6 +171,7 @@ class Objective:
         """Everything recorded about a trial, as user attrs."""
         ctx, latency, size = self.ctx, out.latency, out.size
         attrs: dict[str, Any] = {
+            **out.measured(),  # every registered objective, chosen or not (the facts below keep their types)
             "family": config.family,
             "config": out.params,
             "metric_valid": out.metric,
@@ -199,7 +199,6 @@ class Objective:
             "batch_size": latency.batch_size,
             **out.compression.attrs,
             **size.stats,
-            **out.measured(),  # every registered objective, chosen or not
         }
         if len(out.fold_metrics) > 1:
             attrs["metric_cv_folds"] = out.fold_metrics

@@ -19,12 +19,9 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
 from paretoml.exceptions import ConfigError
-from paretoml.objectives import violations
 from paretoml.study._recovery import AtomicFileSystemArtifactStore
 
 __all__ = [
-    "CONSTRAINTS_KEY",
-    "ConstraintsFunc",
     "artifact_dir_for",
     "check_artifact_dir",
     "check_storage",
@@ -277,41 +274,19 @@ def _check_folder(folder: Path, name: str, given: Path) -> None:
         ) from None
 
 
-CONSTRAINTS_KEY = "constraints"
-"""The trial system attr of constraint violations (Optuna's ``constraints_func`` convention: > 0 violated)."""
-
-
-class ConstraintsFunc:
-    """Optuna's ``constraints_func``: a trial's violation of each constraint, from its measured user attrs."""
-
-    def __init__(self, constraints: dict[str, float], metric_direction: str) -> None:
-        self.constraints, self.metric_direction = dict(constraints), metric_direction
-
-    def __call__(self, trial: optuna.trial.FrozenTrial) -> list[float]:
-        """The violations of a finished trial."""
-        return self.of(trial.user_attrs)
-
-    def of(self, attrs: dict[str, Any]) -> list[float]:
-        """Violations in constraint order (see :func:`paretoml.objectives.violation`) of measured attrs."""
-        return violations(self.constraints, attrs, self.metric_direction)
-
-
-def make_sampler(
-    sampler: str | optuna.samplers.BaseSampler | None, seed: int, constraints: ConstraintsFunc | None = None
-) -> optuna.samplers.BaseSampler:
+def make_sampler(sampler: str | optuna.samplers.BaseSampler | None, seed: int) -> optuna.samplers.BaseSampler:
     """Optuna's multi-objective default (TPE) seeded, a sampler by name, or the given object.
 
-    ``constraints`` goes to TPE's and NSGA-II's ``constraints_func`` (they favour trials that meet the
-    constraints); random sampling and a given sampler object ignore it (the front still does not).
+    Constraints need nothing here: each trial records its violations with ``Trial.set_constraint`` (the
+    ``constraints:<name>`` system attrs), and TPE and NSGA-II read them from the trials (c-TPE; NSGA-II's
+    constrained domination) to favour trials that meet them.
     """
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
     if sampler is None or sampler == "tpe":
-        with warnings.catch_warnings():  # constraints_func is flagged experimental in TPE
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints)
+        return optuna.samplers.TPESampler(seed=seed)
     if sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
+        return optuna.samplers.NSGAIISampler(seed=seed)
     if sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ConfigError(f"`sampler` must be 'tpe', 'nsga2', 'random' or an Optuna sampler; got {sampler!r}.")
