@@ -220,6 +220,7 @@ def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     (folder / "model_card.json").write_text(json.dumps(card, indent=1, default=str))
     m, lat, size = card["metric"], card["latency"], card["size"]
     hw = card.get("hardware") or {}
+    serving = card.get("serving") or {}
     lines = [
         f"# Model card: {card['study']}, trial {card['trial']}",
         "",
@@ -227,9 +228,14 @@ def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
         f"- Data: fingerprint {card['data']['fingerprint']}; split {card['data']['split']}",
         f"- Metric {m['name']}: validation {m['valid']}, test {m['test']}",
         f"- Latency: p50 {_maybe(fmt_us, lat['p50_ms'])}, p95 {_maybe(fmt_us, lat['p95_ms'])} (one raw row); "
+        f"{_maybe(fmt_us, lat.get('batch_latency_ms'))} per request of {lat.get('batch_size')} rows; "
         f"batch {lat['batch_rows_per_s']} rows/s",
-        f"- Size: {_maybe(fmt_kb, size['kb'])}; {size['n_trees']} trees, {size['n_leaves']} leaves",
-        f"- Hardware: {hw.get('n_threads')} threads on {hw.get('facts', {}).get('cpu_model')} "
+        f"- Serving profile (latency timed under it): {serving.get('serving_threads')} thread(s), "
+        f"{serving.get('batch_size')} row(s) per request",
+        f"- Size: {_maybe(fmt_kb, size['kb'])} on disk, {_maybe(fmt_kb, size.get('memory_kb'))} in memory when loaded; "
+        f"{size['n_trees']} trees, {size['n_leaves']} leaves",
+        f"- Objectives: {', '.join(card.get('objectives') or [])}; constraints: {card.get('constraints') or 'none'}",
+        f"- Hardware: {hw.get('n_threads')} training threads on {hw.get('facts', {}).get('cpu_model')} "
         f"(fingerprint {hw.get('fingerprint')})",
         f"- Configuration: {card['configuration']['family']} {card['configuration']['params']}",
         f"- Compression: {card['compression']}",
