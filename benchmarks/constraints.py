@@ -120,7 +120,9 @@ def main(budget: float, tiny: bool = False) -> None:
     ]  # fmt: skip
     noise = float(np.median(ratios)) if ratios else float("nan")
     report["independent_over_recorded_p95"] = {
-        "median": noise, "p90": float(np.percentile(ratios, 90)) if ratios else float("nan"), "n": len(ratios)
+        "median": noise,
+        "p90": float(np.percentile(ratios, 90)) if ratios else float("nan"),
+        "n": len(ratios),
     }
     lines = [
         "# Constraints in the search vs a pick-time limit (same budget)",

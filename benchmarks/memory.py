@@ -105,15 +105,11 @@ def main(tiny: bool = False) -> None:
             else:
                 inputs = Path(tmp) / f"{len(rows)}.npz"
                 np.savez(inputs, row=problem.latency_rows[0], batch=problem.latency_batch)
-            runs = [
-                json.loads(
-                    subprocess.run(
-                        [sys.executable, __file__, "--child", str(target), str(warm), str(inputs)],
-                        capture_output=True, text=True,
-                    ).stdout.strip().splitlines()[-1]
-                )  # fmt: skip
-                for _ in range(1 if tiny else 3)
-            ]
+            command = [sys.executable, __file__, "--child", str(target), str(warm), str(inputs)]
+            runs = []
+            for _ in range(1 if tiny else 3):
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
             fresh = float(np.median([r["fresh_kb"] for r in runs]))
             trimmed = float(np.median([r["fresh_trimmed_kb"] for r in runs]))
             recorded = (out.memory_bytes or 0) / 1024

@@ -29,14 +29,14 @@ _METRIC_LIMITS = ("min_metric", "max_metric", "max_metric_drop", "max_metric_dro
 
 def _objective_limits() -> dict[str, ObjectiveSpec]:
     """``max_<name>`` for each registered objective to minimise, ``min_<name>`` for one to maximise."""
-    return {
-        f"{'min' if o.maximize() else 'max'}_{o.name}": o for o in OBJECTIVES.values() if o.name != "metric"
-    }
+    return {f"{'min' if o.maximize() else 'max'}_{o.name}": o for o in OBJECTIVES.values() if o.name != "metric"}
 
 
 def limit_keys() -> list[str]:
     """Every hard-limit key :func:`pick_front` accepts (one per registered objective, and the metric's)."""
     return [*_objective_limits(), *_METRIC_LIMITS]
+
+
 NEGLIGIBLE_SHARE = 0.01
 """Latency or size differences well below this share of a hard limit barely count (see the README)."""
 
@@ -126,9 +126,7 @@ def _weights(
     if spec is not None and not isinstance(spec, Mapping):
         values = list(spec)
         if len(values) != len(names):
-            raise ConfigError(
-                f"`weights` needs {len(names)} numbers ({', '.join(names)}); got {values!r}."
-            )
+            raise ConfigError(f"`weights` needs {len(names)} numbers ({', '.join(names)}); got {values!r}.")
         merged = dict(zip(names, map(float, values), strict=True))
     else:
         given = dict(base) if spec is None else {**base, **spec}

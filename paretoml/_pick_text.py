@@ -38,8 +38,13 @@ def fmt_kb(kb: Any) -> str:
     return f"{kb:.1f} KB" if kb < 10 else f"{kb:,.0f} KB"
 
 
-_LABELS = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "batch_latency_ms": "per request",
-           "throughput_rows_per_s": "throughput", "size_kb": "", "memory_kb": "in memory", "n_features": ""}  # fmt: skip
+_LABELS = {
+    "latency_p50_ms": "p50",
+    "latency_p95_ms": "p95",
+    "batch_latency_ms": "per request",
+    "throughput_rows_per_s": "throughput",
+    "memory_kb": "in memory",
+}
 _WORDS = {"latency": ("faster", "slower"), "size": ("smaller", "larger")}
 
 
@@ -53,7 +58,7 @@ def fmt_value(spec: ObjectiveSpec, value: Any) -> str:
 
 
 def _labelled(spec: ObjectiveSpec, value: Any) -> str:
-    label = _LABELS.get(spec.name, spec.name)
+    label = _LABELS.get(spec.name, "" if spec.name in ("size_kb", "n_features") else spec.name)
     return f"{fmt_value(spec, value)} {label}".strip()
 
 

@@ -24,8 +24,8 @@ from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
 from paretoml.measure import Hardware, Metric, baseline_score, get_metric, resolve_hardware
-from paretoml.spaces import SearchSpace, default_space_path, load_space
 from paretoml.objectives import ObjectiveSpec, objective_directions, resolve_constraints, resolve_objectives
+from paretoml.spaces import SearchSpace, default_space_path, load_space
 from paretoml.study import StudyContext, artifact_dir_for, artifact_store, storage_url
 from paretoml.study._storage import check_artifact_dir, check_storage
 from paretoml.trial import Problem

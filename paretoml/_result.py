@@ -169,8 +169,9 @@ class Result:
         Columns: ``trial, family, metric_valid, metric_se, metric_test, gap``, every registered objective
         (``latency_p50_ms, latency_p95_ms, batch_latency_ms, throughput_rows_per_s, size_kb, memory_kb,
         n_features``), ``n_trees, n_params, compression, batch_rows_per_s`` (``n_trees`` for tree models,
-        ``n_params`` for CNNs). Empty when no trial meets the constraints (see :meth:`closest`). ``gap`` is how much worse the test metric
-        is than the validation metric (positive: the model does worse on unseen data).
+        ``n_params`` for CNNs). Empty when no trial meets the constraints (see :meth:`closest`). ``gap`` is
+        how much worse the test metric is than the validation metric (positive: the model does worse on
+        unseen data).
         """
         return self._fronts()[0]
 

@@ -71,8 +71,11 @@ def front_summary(result: Result) -> str:
         f"than {against} beyond 2 standard errors, {int((~raw.degenerate & ~raw.trustworthy).sum())} beaten "
         "beyond noise by another member (metric within its standard error, p50 within its timing noise). "
         "All: result.front_raw."
-        + (f" Constraints: {result.constraints} (the front holds only trials that meet them)." if result.constraints
-           else "")
+        + (
+            f" Constraints: {result.constraints} (the front holds only trials that meet them)."
+            if result.constraints
+            else ""
+        )
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from paretoml.measure._hardware import Hardware, resolve_hardware
 from paretoml.measure._latency import Latency, measure_latency, one_row_frames, time_calls
-from paretoml.measure._memory import measure_memory, memory_supported, resident_bytes, trim_heap
 from paretoml.measure._lock import NO_LOCK, MachineLock, NoLock, TimingLock
+from paretoml.measure._memory import measure_memory, memory_supported, resident_bytes, trim_heap
 from paretoml.measure._metrics import DEFAULT_METRIC, Metric, get_metric
 from paretoml.measure._noise import (
     analytic_metric_se,

@@ -113,7 +113,12 @@ def resolve_hardware(spec: Hardware | dict[str, Any] | int | None) -> Hardware:
                     f"Pass a count such as {2 if key == 'n_threads' else 1}."
                 )
             counts[key] = value
-        base = Hardware(device=str(spec.get("device", "cpu")), **counts)
+        base = Hardware(
+            n_threads=counts["n_threads"],
+            device=str(spec.get("device", "cpu")),
+            serving_threads=counts["serving_threads"],
+            batch_size=counts["batch_size"],
+        )
     else:
         raise ConfigError(f"`hardware` must be None, a thread count or a dict; got {spec!r}.")
     cpus = _available_cpus()

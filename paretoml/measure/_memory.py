@@ -81,7 +81,9 @@ def library_resident_bytes(paths: Iterable[str | Path]) -> int:
     return total
 
 
-def measure_memory(load: Callable[[], Any], serve: Callable[[Any], Any], libraries: Callable[[Any], list[str]]) -> int | None:
+def measure_memory(
+    load: Callable[[], Any], serve: Callable[[Any], Any], libraries: Callable[[Any], list[str]]
+) -> int | None:
     """Resident bytes that loading an object and serving with it add to this process.
 
     Args:
