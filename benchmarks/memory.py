@@ -4,8 +4,8 @@ For each case a trial runs as in a study (:func:`paretoml.trial.run_trial`, whic
 in the trial's own process: garbage collected and heap trimmed, resident set before and after loading a
 fresh copy and serving a row and a batch, plus a compiled library's resident pages). The saved predictor is
 then measured independently in a **fresh process per predictor**: the process imports the runtime's
-library and loads and serves a *different* small model of the same family and runtime first (so that a
-library's one-time set-up is not counted, as in a server that already serves), reads ``VmRSS`` from
+library and loads and serves a *different* small model of the same family and runtime first, and keeps it
+(so that a library's one-time set-up is not counted, as in a server that already serves), reads ``VmRSS`` from
 ``/proc/self/status`` (after ``gc.collect()`` + ``malloc_trim(0)``), loads the predictor and serves the same
 row and batch, and reads ``VmRSS`` again: ``fresh_kb`` is that difference as is, ``fresh_trimmed_kb`` after
 another ``gc.collect()`` + ``malloc_trim(0)`` (the load's transient buffers handed back). The check: ``memory_kb`` within 25% of the fresh measurement.
@@ -67,8 +67,7 @@ def child(archive: str, warm: str, inputs: str) -> None:
         row = batch.iloc[[0]].reset_index(drop=True)
     warm_pred = paretoml.load(warm).set_threads(1)  # imports and sets up the runtime, on another model
     warm_pred.predict(row)
-    warm_pred.predict(batch)
-    del warm_pred
+    warm_pred.predict(batch)  # kept loaded: freeing it would leave holes in resident pages for the next load
     trim = ctypes.CDLL("libc.so.6").malloc_trim
     gc.collect()
     trim(0)
@@ -124,7 +123,7 @@ def main(tiny: bool = False) -> None:
     lines = [
         "# memory_kb against an independent resident-set measurement",
         "",
-        "`memory_kb`: recorded by the trial (in-process, heap trimmed). `fresh`: a fresh process per predictor, "
+        "`memory_kb`: recorded by the trial (in-process: allocator statistics, see paretoml/measure/_memory.py). `fresh`: a fresh process per predictor, "
         "warmed on another model of the same runtime, VmRSS after minus before loading and serving a row and a "
         "batch (median of 3 processes); `trimmed`: the same after gc + malloc_trim.",
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -132,6 +133,9 @@ def test_memory_counts_what_stays_resident() -> None:
 
     got = measure_memory(load, lambda a: float(a.sum()), lambda a: [])
     assert got is not None and abs(got - 16_000_000) < 0.02 * 16_000_000
+    strings = measure_memory(lambda: [str(i) for i in range(100_000)], len, lambda a: [])  # small objects
+    expected = sys.getsizeof([None] * 100_000) + sum(sys.getsizeof(str(i)) for i in range(100_000))
+    assert strings is not None and abs(strings - expected) < 0.05 * expected
 
 
 def test_knee_generalises_to_k_objectives() -> None:

@@ -1,16 +1,23 @@
-"""Memory when loaded: the resident bytes a Predictor adds to a serving process.
+"""Memory when loaded: the bytes a Predictor adds to a serving process.
 
 Measured in the trial's own process, where the model library is already imported and warm (as in a
-serving process that serves other models): the garbage collector runs and glibc's ``malloc_trim``
-returns free heap pages to the system, the resident set is read (``/proc/self/statm``), a fresh copy of
-the Predictor is loaded from its saved archive and serves a row and a batch, the transient allocations
-are freed and trimmed again, and the resident set is read once more. The difference is the model, its
-preprocessing tables and the buffers its runtime keeps. A compiled runtime's shared library is mapped
-once per process (a second load of the same library maps nothing new), so its resident pages are read
-from ``/proc/self/smaps`` and added. ``benchmarks/memory.py`` checks the number against an independent
-measurement: a fresh process per predictor.
+serving process that serves other models), from allocator statistics rather than the resident set: in a
+process that has trained models the heap is full of holes, and a new allocation that lands in a hole of
+an already resident page adds nothing to the resident set, so a resident-set difference undercounts.
+So: the garbage collector runs and glibc's ``malloc_trim`` tidies the heap; then a fresh copy of the
+Predictor is loaded from its saved archive and serves a row and a batch (twice: once to read the heap,
+once under ``tracemalloc``, whose own tables would be counted by the heap), and the bytes are
 
-Linux only (``/proc``); elsewhere the measurement is None.
+- what ``malloc`` holds more than before (glibc ``mallinfo2``: ``uordblks + hblkhd``, every arena): the
+  model library's structures, NumPy buffers, torch tensors, runtime buffers, Python objects above 512 B;
+- plus Python's small objects (512 B and less, which CPython's own allocator serves from its arenas),
+  counted by ``tracemalloc`` while the copy loads and serves;
+- plus the resident pages of a compiled runtime's shared library (``/proc/self/smaps``): a library is
+  mapped once per process, so a second load of it maps nothing new.
+
+Without glibc's ``mallinfo2`` the resident-set difference (``/proc/self/statm``) around the same steps is
+used. ``benchmarks/memory.py`` checks the number against an independent measurement: the resident set
+of a fresh process per predictor. Linux only (``/proc``); elsewhere the measurement is None.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ import ctypes.util
 import functools
 import gc
 import os
+import tracemalloc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["library_resident_bytes", "measure_memory", "memory_supported", "resident_bytes", "trim_heap"]
+__all__ = ["heap_bytes", "library_resident_bytes", "measure_memory", "memory_supported", "resident_bytes", "trim_heap"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _STATM = Path("/proc/self/statm")
@@ -52,6 +60,33 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError, TypeError):  # not glibc
         return None
     return fn
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                     "keepcost")
+    ]  # fmt: skip
+
+
+@functools.cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c")).mallinfo2
+    except (OSError, AttributeError, TypeError):  # not glibc >= 2.33
+        return None
+    fn.restype = _MallInfo2
+    return fn  # type: ignore[no-any-return]
+
+
+def heap_bytes() -> int | None:
+    """Bytes ``malloc`` has handed out and not taken back, every arena (None without glibc ``mallinfo2``)."""
+    fn = _mallinfo2()
+    if fn is None:
+        return None
+    info = fn()
+    return int(info.uordblks + info.hblkhd)
 
 
 def trim_heap() -> None:
@@ -84,7 +119,7 @@ def library_resident_bytes(paths: Iterable[str | Path]) -> int:
 def measure_memory(
     load: Callable[[], Any], serve: Callable[[Any], Any], libraries: Callable[[Any], list[str]]
 ) -> int | None:
-    """Resident bytes that loading an object and serving with it add to this process.
+    """Bytes that loading an object and serving with it add to this process (see the module docstring).
 
     Args:
         load: Loads a fresh copy (e.g. ``lambda: Predictor.load(archive)``).
@@ -92,8 +127,47 @@ def measure_memory(
         libraries: Shared-library paths the copy serves through (their resident pages are added).
 
     Returns:
-        Bytes (at least one page), or None where the resident set cannot be read.
+        Bytes (at least one page), or None where neither the heap nor the resident set can be read.
     """
+    if heap_bytes() is None:
+        return _resident_difference(load, serve, libraries)
+    trim_heap()
+    before = heap_bytes()
+    loaded = load()
+    serve(loaded)
+    gc.collect()
+    after = heap_bytes()
+    mapped = library_resident_bytes(libraries(loaded))
+    del loaded
+    trim_heap()
+    small = _small_objects(load, serve)  # a second copy, traced (tracemalloc's own tables are malloc'd)
+    assert before is not None and after is not None
+    return max(after - before, 0) + small + mapped or _PAGE
+
+
+def _small_objects(load: Callable[[], Any], serve: Callable[[Any], Any]) -> int:
+    """Bytes of Python objects of 512 B or less (CPython's own allocator) a traced copy keeps alive."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        loaded = load()
+        serve(loaded)
+        gc.collect()
+        traces = tracemalloc.take_snapshot().traces
+        small = sum(t.size for t in traces if t.domain == 0 and t.size <= 512)
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    del loaded, traces
+    trim_heap()
+    return small
+
+
+def _resident_difference(
+    load: Callable[[], Any], serve: Callable[[Any], Any], libraries: Callable[[Any], list[str]]
+) -> int | None:
+    """The resident-set difference around loading and serving a copy (where ``mallinfo2`` is missing)."""
     if not memory_supported():
         return None
     trim_heap()

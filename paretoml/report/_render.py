@@ -76,9 +76,9 @@ def draw_front(data: FrontPlotData, path: Path) -> Path:
     ax.set_ylim(*data.metric_range)
     outside = ((us < x_low) | (us > x_high) | (data.metric < data.metric_range[0])
                | (data.metric > data.metric_range[1]))  # fmt: skip
-    ax.set_xlabel("single-row latency p50 (µs, log scale)")
+    ax.set_xlabel(f"{data.latency_name} (µs, log scale)")
     ax.set_ylabel(f"{data.metric_name} (validation)")
-    sizes = f"marker area: size, {data.size_range_kb[0]:,.1f} to {data.size_range_kb[1]:,.0f} KB"
+    sizes = f"marker area: {data.size_name}, {data.size_range_kb[0]:,.1f} to {data.size_range_kb[1]:,.0f} KB"
     ax.set_title(f"Trials and the trustworthy Pareto front ({sizes}); {int(outside.sum())} trials outside the axes",
                  fontsize=9)  # fmt: skip
     ax.grid(True, alpha=0.3, which="both")
@@ -114,8 +114,8 @@ def draw_front_3d(data: FrontPlotData, path: Path) -> Path:
     ax.set_xlim(np.log10(data.latency_range_ms[0] * 1000), np.log10(data.latency_range_ms[1] * 1000))
     ax.set_ylim(np.log10(data.size_range_kb[0]), np.log10(data.size_range_kb[1]))
     ax.set_zlim(*data.metric_range)
-    ax.set_xlabel("p50 latency (log)", labelpad=12)
-    ax.set_ylabel("size (log)", labelpad=12)
+    ax.set_xlabel(f"{data.latency_name} (log)", labelpad=12)
+    ax.set_ylabel(f"{data.size_name} (log)", labelpad=12)
     ax.set_zlabel(f"{data.metric_name} (validation)", labelpad=8)
     ax.set_title("The trustworthy Pareto front in 3-D", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
