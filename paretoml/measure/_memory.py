@@ -77,7 +77,7 @@ def _mallinfo2() -> Callable[[], _MallInfo2] | None:
     except (OSError, AttributeError, TypeError):  # not glibc >= 2.33
         return None
     fn.restype = _MallInfo2
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def heap_bytes() -> int | None:
