@@ -117,7 +117,7 @@ def test_pick_options_are_one_block(stored: Path) -> None:
             }
         )
     assert options[0] == options[1] == options[2] == {
-        "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--on"
+        "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--limit", "--on"
     }  # fmt: skip
     out = runner.invoke(app, ["pick", str(stored), "--preset", "loan_quote"])
     assert out.exit_code == 0, out.output
