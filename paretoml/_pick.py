@@ -306,7 +306,7 @@ def pick_front(
     text += f" Chosen by {chosen_method}" + (f" with preset {preset!r}." if preset else ".")
     details.update({"weights": w, "limits": lim, "method": chosen_method, "preset": preset, "on": metric_col[7:]})
     details["noise_unit"] = unit
-    alone = {o.name: sum(p.kind == o.kind for p in specs) == 1 for o in specs}  # say "latency" when one is
+    alone = {o.name: sum(p.kind == o.kind for p in specs) == 1 for o in specs}  # a kind named once: "latency"
     shown = {(o.kind if alone[o.name] else o.name): w[o.name] for o in specs}
     details["settings_text"] = settings(shown, lim, chosen_method, unit, metric)
     details.update(runner_up(scored, index, w, metric_col, maximize, metric, unit, chosen_method, specs))
