@@ -4,8 +4,8 @@ Measured in the trial's own process, where the model library is already imported
 serving process that serves other models), from allocator statistics rather than the resident set: in a
 process that has trained models the heap is full of holes, and a new allocation that lands in a hole of
 an already resident page adds nothing to the resident set, so a resident-set difference undercounts.
-So: the garbage collector runs and glibc's ``malloc_trim`` tidies the heap; then a fresh copy of the
-Predictor is loaded from its saved archive and serves a row and a batch (twice: once to read the heap,
+So, with automatic garbage collection paused (a young-generation collection after loading catches the
+cycles the load made), a fresh copy of the Predictor is loaded from its saved archive and serves a row and a batch (twice: once to read the heap,
 once under ``tracemalloc``, whose own tables would be counted by the heap), and the bytes are
 
 - what ``malloc`` holds more than before (glibc ``mallinfo2``: ``uordblks + hblkhd``, every arena): the
@@ -22,13 +22,14 @@ of a fresh process per predictor. Linux only (``/proc``); elsewhere the measurem
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import gc
 import os
 import tracemalloc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,18 +132,30 @@ def measure_memory(
     """
     if heap_bytes() is None:
         return _resident_difference(load, serve, libraries)
-    trim_heap()
-    before = heap_bytes()
-    loaded = load()
-    serve(loaded)
-    gc.collect()
-    after = heap_bytes()
-    mapped = library_resident_bytes(libraries(loaded))
-    del loaded
-    trim_heap()
-    small = _small_objects(load, serve)  # a second copy, traced (tracemalloc's own tables are malloc'd)
+    with _young_gc_only():
+        before = heap_bytes()
+        loaded = load()
+        serve(loaded)
+        gc.collect(0)  # cycles the load made (automatic collection is off: old garbage stays as it was)
+        after = heap_bytes()
+        mapped = library_resident_bytes(libraries(loaded))
+        del loaded
+        small = _small_objects(load, serve)  # a second copy, traced (tracemalloc's own tables are malloc'd)
     assert before is not None and after is not None
     return max(after - before, 0) + small + mapped or _PAGE
+
+
+@contextlib.contextmanager
+def _young_gc_only() -> Iterator[None]:
+    """Automatic garbage collection off: a full collection of a big heap takes tenths of a second, and one
+    that ran mid-measurement would free unrelated garbage and hide the copy's bytes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _small_objects(load: Callable[[], Any], serve: Callable[[Any], Any]) -> int:
@@ -153,14 +166,13 @@ def _small_objects(load: Callable[[], Any], serve: Callable[[Any], Any]) -> int:
     try:
         loaded = load()
         serve(loaded)
-        gc.collect()
+        gc.collect(0)
         traces = tracemalloc.take_snapshot().traces
         small = sum(t.size for t in traces if t.domain == 0 and t.size <= 512)
     finally:
         if not tracing:
             tracemalloc.stop()
     del loaded, traces
-    trim_heap()
     return small
 
 
