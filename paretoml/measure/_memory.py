@@ -5,8 +5,9 @@ serving process that serves other models), from allocator statistics rather than
 process that has trained models the heap is full of holes, and a new allocation that lands in a hole of
 an already resident page adds nothing to the resident set, so a resident-set difference undercounts.
 So, with automatic garbage collection paused (a young-generation collection after loading catches the
-cycles the load made), a fresh copy of the Predictor is loaded from its saved archive and serves a row and a batch (twice: once to read the heap,
-once under ``tracemalloc``, whose own tables would be counted by the heap), and the bytes are
+cycles the load made), a fresh copy of the Predictor is loaded from its saved archive and serves a row
+and a batch (twice: once to read the heap, once under ``tracemalloc``, whose own tables would be counted
+by the heap), and the bytes are
 
 - what ``malloc`` holds more than before (glibc ``mallinfo2``: ``uordblks + hblkhd``, every arena): the
   model library's structures, NumPy buffers, torch tensors, runtime buffers, Python objects above 512 B;
