@@ -49,6 +49,8 @@ def optimize(
     target: str | None = None,
     task: str | None = None,
     metric: str | None = None,
+    objectives: Iterable[str] | None = None,
+    constraints: Mapping[str, float] | None = None,
     families: Iterable[str] | None = None,
     search_spaces: Mapping[str, str | Path | dict[str, Any]] | None = None,
     storage: str | Path | BaseStorage | None = None,
@@ -76,9 +78,10 @@ def optimize(
 
     Every trial trains a model, packages it with the preprocessing as a :class:`~paretoml.Predictor`,
     and measures it: the metric on the validation split, single-row latency (p50/p95) and batch
-    throughput through the Predictor from raw rows, and the bytes of the saved predictor. The three
-    objectives (metric, p50 latency, size) drive an Optuna multi-objective study; the Pareto-optimal
-    trials are then re-scored on the untouched test split.
+    throughput through the Predictor from raw rows (under the serving profile of ``hardware``), the bytes
+    of the saved predictor and the memory it takes when loaded. The chosen ``objectives`` (default: metric,
+    p50 latency, size) drive an Optuna multi-objective study, steered by ``constraints``; the Pareto-optimal
+    trials that meet the constraints are then re-scored on the untouched test split.
 
     Args:
         data: A DataFrame (with ``target``) or a tuple ``(X, y)``; X a DataFrame, a 2-D array, or an
@@ -92,6 +95,13 @@ def optimize(
         target: The target column when ``data`` is a DataFrame.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred when None.
         metric: A scikit-learn scorer name; default ROC AUC (binary), accuracy (multiclass), R².
+        objectives: What the study optimises (see :mod:`paretoml.objectives`): ``"metric"`` plus any of
+            ``latency_p50_ms``, ``latency_p95_ms``, ``batch_latency_ms``, ``throughput_rows_per_s``,
+            ``size_kb``, ``memory_kb``, ``n_features``. Default: metric, ``latency_p50_ms``, ``size_kb``.
+            Every trial records all of them.
+        constraints: Bounds ``{objective name: bound}``, e.g. ``{"latency_p95_ms": 1.0, "size_kb": 256}``:
+            an upper bound for objectives to minimise, a lower one for the metric and throughput. The
+            sampler (TPE, NSGA-II) favours trials that meet them; the front offers only those.
         families: Model families to search (default: LightGBM and XGBoost, plus the CNN family for
             image data when torch is installed: ``pip install 'paretoml[cnn]'``).
         search_spaces: Per-family search-space YAML paths (or parsed dicts) replacing the defaults.
@@ -103,7 +113,9 @@ def optimize(
         sampler: ``"tpe"`` (Optuna's multi-objective default), ``"nsga2"``, ``"random"`` or an
             Optuna sampler.
         seed: Seed for the split, the sampler and the models.
-        hardware: Thread count or ``{"n_threads": ..., "device": ...}``; default: this machine's CPUs.
+        hardware: Training thread count, or ``{"n_threads", "device", "serving_threads", "batch_size"}``;
+            default: this machine's CPUs to train, and the serving profile 1 thread, 1 row per request
+            (latency objectives are timed under the serving profile).
         features: Feature subsets as a searched dimension: ``"shap"`` (default: rank columns once per
             study by mean |SHAP| of a reference LightGBM model, then each trial keeps the top
             ``n_features``), ``"gain"`` (rank by split gain, cheaper), ``"off"``/``False``, a list of
@@ -163,8 +175,8 @@ def optimize(
         study = open_study(
             open_storage(settings.storage),
             settings.study_name,
-            directions=[problem.metric.direction, "minimize", "minimize"],
-            metric_names=[problem.metric.name, "latency_p50_ms", "size_kb"],
+            directions=problem.directions(),
+            metric_names=problem.metric_names(),
             attrs=problem.attrs,
             must_match=MUST_MATCH,
         )
@@ -221,6 +233,8 @@ def optimize(
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
         refit_front(result, plan.seconds, deadline=deadline)
         result.spent = spent(study, earlier, started, setup_seconds, trials_done)
+    if settings.constraints and len(result.front) == 0 and len(result.completed_trials()):
+        warnings.warn(result.infeasible_summary(), UserWarning, stacklevel=2)
     completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0
     warn_if_thin(completed, plan, setup_seconds, display.durations)
     for family, (count, reason) in result.failed_families().items():

@@ -27,6 +27,7 @@ __all__ = [
     "MapOf",
     "NoneOK",
     "Number",
+    "Registered",
     "SeqOf",
     "check",
     "describe_value",
@@ -146,14 +147,31 @@ class SeqOf(Constraint):
 
 
 @dataclass(frozen=True)
-class MapOf(Constraint):
-    """A dict from strings to values that satisfy ``value``."""
+class Registered(Constraint):
+    """A name in a registry (read when checked, so that names registered later count)."""
 
-    value: Constraint
+    registry: Mapping[str, Any]
     words: str
 
     def ok(self, value: Any) -> bool:
-        return isinstance(value, Mapping) and all(isinstance(k, str) and self.value.ok(v) for k, v in value.items())
+        return isinstance(value, str) and value in self.registry
+
+    def __str__(self) -> str:
+        return f"{self.words} (one of {', '.join(repr(k) for k in self.registry)})"
+
+
+@dataclass(frozen=True)
+class MapOf(Constraint):
+    """A dict from strings (each satisfying ``key``, when given) to values that satisfy ``value``."""
+
+    value: Constraint
+    words: str
+    key: Constraint | None = None
+
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, Mapping) and all(
+            isinstance(k, str) and (self.key is None or self.key.ok(k)) and self.value.ok(v) for k, v in value.items()
+        )
 
     def __str__(self) -> str:
         return self.words

@@ -16,25 +16,35 @@ import pandas as pd
 
 from paretoml._pick_text import explain, runner_up, settings
 from paretoml.exceptions import ConfigError, NoFeasibleModelError
-from paretoml.objectives import OBJECTIVE_KEYS
+from paretoml.objectives import DEFAULT_OBJECTIVES, KINDS, OBJECTIVES, ObjectiveSpec, resolve_objectives
 from paretoml.pareto import METHODS, choose, normalised_loss
 
 if TYPE_CHECKING:
     from paretoml.serving import Predictor
 
-__all__ = ["LIMIT_KEYS", "PRESETS", "Pick", "Preset", "pick_front"]
+__all__ = ["PRESETS", "Pick", "Preset", "limit_keys", "pick_front"]
 
-LIMIT_KEYS = (
-    "max_latency_p95_ms", "max_latency_p50_ms", "max_size_kb", "min_metric", "max_metric", "max_metric_drop",
-    "max_metric_drop_se",
-)  # fmt: skip
+_METRIC_LIMITS = ("min_metric", "max_metric", "max_metric_drop", "max_metric_drop_se")
+
+
+def _objective_limits() -> dict[str, ObjectiveSpec]:
+    """``max_<name>`` for each registered objective to minimise, ``min_<name>`` for one to maximise."""
+    return {f"{'min' if o.maximize() else 'max'}_{o.name}": o for o in OBJECTIVES.values() if o.name != "metric"}
+
+
+def limit_keys() -> list[str]:
+    """Every hard-limit key :func:`pick_front` accepts (one per registered objective, and the metric's)."""
+    return [*_objective_limits(), *_METRIC_LIMITS]
+
+
 NEGLIGIBLE_SHARE = 0.01
 """Latency or size differences well below this share of a hard limit barely count (see the README)."""
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A named business scenario: weights over (metric, latency, size), hard limits and a method."""
+    """A named business scenario: weights over the kinds of objective (metric, latency, size), hard limits
+    and a method. A kind's weight is shared by the study's objectives of that kind."""
 
     weights: dict[str, float]
     limits: dict[str, float] = field(default_factory=dict)
@@ -108,19 +118,31 @@ class Pick:
         return "\n".join(lines)
 
 
-def _weights(spec: Mapping[str, float] | Sequence[float] | None, base: Mapping[str, float]) -> dict[str, float]:
-    if spec is None:
-        return dict(base)
-    if isinstance(spec, Mapping):
-        unknown = set(spec) - set(OBJECTIVE_KEYS)
-        if unknown:
-            raise ConfigError(f"`weights` has unknown keys {sorted(unknown)}; use {list(OBJECTIVE_KEYS)}.")
-        merged = {**base, **{k: float(v) for k, v in spec.items()}}
-    else:
+def _weights(
+    spec: Mapping[str, float] | Sequence[float] | None, base: Mapping[str, float], objectives: Sequence[ObjectiveSpec]
+) -> dict[str, float]:
+    """Each objective's weight: a kind's weight (``"latency"``) shared by its objectives, a named one's own."""
+    names = [o.name for o in objectives]
+    if spec is not None and not isinstance(spec, Mapping):
         values = list(spec)
-        if len(values) != 3:
-            raise ConfigError(f"`weights` needs 3 numbers (metric, latency, size); got {values!r}.")
-        merged = dict(zip(OBJECTIVE_KEYS, map(float, values), strict=True))
+        if len(values) != len(names):
+            raise ConfigError(f"`weights` needs {len(names)} numbers ({', '.join(names)}); got {values!r}.")
+        merged = dict(zip(names, map(float, values), strict=True))
+    else:
+        given = dict(base) if spec is None else {**base, **spec}
+        unknown = set(given) - set(names) - set(KINDS)
+        if spec is not None and set(spec) & unknown:
+            raise ConfigError(
+                f"`weights` has unknown keys {sorted(set(spec) & unknown)}; use the kinds {list(KINDS)} or the "
+                f"study's objectives {names}."
+            )
+        merged = {}
+        for o in objectives:
+            sharing = sum(p.kind == o.kind for p in objectives if p.name not in given)
+            if o.name in given:
+                merged[o.name] = float(given[o.name])
+            else:
+                merged[o.name] = float(given.get(o.kind, 0.0)) / max(sharing, 1)
     if any(not math.isfinite(v) or v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
         raise ConfigError(f"`weights` must be non-negative with a positive sum; got {merged!r}.")
     return merged
@@ -128,25 +150,32 @@ def _weights(spec: Mapping[str, float] | Sequence[float] | None, base: Mapping[s
 
 def _limits(spec: Mapping[str, float] | None, base: Mapping[str, float]) -> dict[str, float]:
     merged = {**base, **dict(spec or {})}
-    unknown = set(merged) - set(LIMIT_KEYS)
+    allowed = limit_keys()
+    unknown = set(merged) - set(allowed)
     if unknown:
-        raise ConfigError(f"`limits` has unknown keys {sorted(unknown)}; allowed: {list(LIMIT_KEYS)}.")
+        raise ConfigError(f"`limits` has unknown keys {sorted(unknown)}; allowed: {allowed}.")
     for key, value in merged.items():
         if not isinstance(value, (int, float)) or not math.isfinite(value) or (key != "min_metric" and value < 0):
             raise ConfigError(f"`limits.{key}` must be a finite number (non-negative); got {value!r}.")
     return {k: float(v) for k, v in merged.items()}
 
 
+def _words(spec: ObjectiveSpec) -> str:
+    """How a miss names an objective: ``p95``, ``size``, or the objective's name."""
+    return {"latency_p95_ms": "p95", "latency_p50_ms": "p50", "size_kb": "size"}.get(spec.name, spec.name)
+
+
 def _misses(row: pd.Series, limits: Mapping[str, float], metric_col: str, best: float, maximize: bool,
             unit: float) -> list[str]:  # fmt: skip
     """What ``row`` misses each limit by, in words; empty when it meets them all."""
     out = []
-    for key, col, what in (("max_latency_p95_ms", "latency_p95_ms", "p95"), ("max_latency_p50_ms", "latency_p50_ms",
-                           "p50")):  # fmt: skip
-        if key in limits and row[col] > limits[key]:
-            out.append(f"{what} {row[col]:.4g} ms > {limits[key]:.4g} ms")
-    if "max_size_kb" in limits and row.size_kb > limits["max_size_kb"]:
-        out.append(f"size {row.size_kb:.4g} KB > {limits['max_size_kb']:.4g} KB")
+    for key, spec in _objective_limits().items():
+        if key not in limits:
+            continue
+        value = float(row[spec.column]) if spec.column in row and not pd.isna(row[spec.column]) else math.nan
+        low = key.startswith("min_")
+        if not math.isfinite(value) or (value < limits[key] if low else value > limits[key]):
+            out.append(f"{_words(spec)} {value:.4g} {spec.unit} {'<' if low else '>'} {limits[key]:.4g} {spec.unit}")
     if "min_metric" in limits and row[metric_col] < limits["min_metric"]:
         out.append(f"metric {row[metric_col]:.4g} < {limits['min_metric']:.4g}")
     if "max_metric" in limits and row[metric_col] > limits["max_metric"]:
@@ -178,12 +207,15 @@ def noise_unit(front: pd.DataFrame) -> float:
     return max(float(np.median(se)) if len(se) else 0.0, 1e-9)
 
 
-def _offsets(limits: Mapping[str, float]) -> tuple[float, float]:
-    """Latency (ms) and size (KB) differences too small to matter: a share of the tightest hard limit."""
-    latency = [limits[k] for k in ("max_latency_p95_ms", "max_latency_p50_ms") if k in limits]
-    latency_c = NEGLIGIBLE_SHARE * min(latency) if latency else 0.0
-    size_c = NEGLIGIBLE_SHARE * limits["max_size_kb"] if "max_size_kb" in limits else 0.0
-    return latency_c, size_c
+def _offsets(limits: Mapping[str, float], objectives: Sequence[ObjectiveSpec]) -> list[float]:
+    """Each objective's (after the metric) difference too small to matter: a share of the tightest hard
+    limit on an objective of its kind and unit (latency limits for latency objectives in ms, ...)."""
+    by_key = _objective_limits()
+    out = []
+    for o in objectives[1:]:
+        bounds = [v for k, v in limits.items() if k in by_key and by_key[k].kind == o.kind and by_key[k].unit == o.unit]
+        out.append(NEGLIGIBLE_SHARE * min(bounds) if bounds else 0.0)
+    return out
 
 
 def pick_front(
@@ -196,26 +228,30 @@ def pick_front(
     method: str | None = None,
     preset: str | None = None,
     on: str = "test",
+    objectives: Sequence[str] | None = None,
 ) -> Pick:
     """Choose one member of a front table for a business scenario.
 
     Each objective becomes a loss from the best candidate: the metric in units of its noise (the
-    median ``metric_se``), latency and size as log ratios (differences below 1% of a hard limit barely
-    count); see :func:`paretoml.pareto.normalised_loss`. Rows flagged ``degenerate`` are never picked.
+    median ``metric_se``), latency, size and memory as log ratios (differences below 1% of a hard limit
+    barely count); see :func:`paretoml.pareto.normalised_loss`. Rows flagged ``degenerate`` are never picked.
 
     Args:
         front: A front table with the columns of :attr:`paretoml.Result.front` (``metric_se`` included).
         maximize: Whether a greater metric is better.
         metric: The metric's name, for the explanation.
-        weights: Weights of ``metric``, ``latency`` (p50) and ``size``, as a dict or three numbers.
-            Default: equal weights, or the preset's.
-        limits: Hard limits applied before weighting: ``max_latency_p95_ms``, ``max_latency_p50_ms``,
-            ``max_size_kb``, ``min_metric``/``max_metric``, ``max_metric_drop`` (tolerance from the best
-            front member's metric) and ``max_metric_drop_se`` (the same in standard errors).
+        weights: Weights as a dict of kinds (``metric``, ``latency``, ``size``: shared by the objectives of
+            that kind) or objective names (``latency_p95_ms``), or one number per objective. Default: equal
+            weights per kind, or the preset's.
+        limits: Hard limits applied before weighting: ``max_<objective>`` for any objective to minimise
+            (``max_latency_p95_ms``, ``max_size_kb``, ``max_memory_kb``...), ``min_throughput_rows_per_s``,
+            ``min_metric``/``max_metric``, ``max_metric_drop`` (tolerance from the best front member's
+            metric) and ``max_metric_drop_se`` (the same in standard errors). See :func:`limit_keys`.
         method: ``weighted_sum`` (default), ``tchebycheff``, ``knee`` or ``topsis``.
         preset: One of :data:`PRESETS`; ``weights``/``limits``/``method`` given here override it.
         on: ``"test"`` (default: the test-rescored metric, so the choice is no overfit of validation)
             or ``"valid"``.
+        objectives: The study's objectives, the metric first (default: metric, latency_p50_ms, size_kb).
 
     Returns:
         The pick, with its explanation (``Result.pick`` also attaches the study's predictor loader).
@@ -230,7 +266,8 @@ def pick_front(
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
     base = PRESETS[preset] if preset else Preset({"metric": 1.0, "latency": 1.0, "size": 1.0})
-    w = _weights(weights, base.weights)
+    specs = resolve_objectives(DEFAULT_OBJECTIVES if objectives is None else objectives)
+    w = _weights(weights, base.weights, specs)
     lim = _limits(limits, base.limits)
     chosen_method = method or base.method
     if chosen_method not in METHODS:
@@ -255,18 +292,24 @@ def pick_front(
     feasible = front[[not m for m in misses]].reset_index(drop=True)
     if feasible.empty:
         raise _infeasible(front, misses, lim)
-    values = feasible[[metric_col, "latency_p50_ms", "size_kb"]].to_numpy(dtype=np.float64)
-    loss = normalised_loss(values, maximize, unit, _offsets(lim))
-    index, scores = choose(loss, [w[k] for k in OBJECTIVE_KEYS], chosen_method)
-    scored = feasible.assign(loss_metric=loss[:, 0], loss_latency=loss[:, 1], loss_size=loss[:, 2], score=scores)
+    values = feasible[[metric_col, *(o.column for o in specs[1:])]].to_numpy(dtype=np.float64)
+    loss = normalised_loss(
+        values, maximize, unit, _offsets(lim, specs), maximize=[o.maximize() for o in specs[1:]],
+        log_scale=[o.log_scale for o in specs[1:]],
+    )  # fmt: skip
+    index, scores = choose(loss, [w[o.name] for o in specs], chosen_method)
+    losses = {f"loss_{o.name}": loss[:, j] for j, o in enumerate(specs)}
+    scored = feasible.assign(**losses, score=scores)
     candidates = scored.sort_values("score", kind="stable").reset_index(drop=True)
     row = feasible.iloc[index]
-    details, text = explain(row, front, metric_col, maximize, metric, unit)
+    details, text = explain(row, front, metric_col, maximize, metric, unit, specs)
     text += f" Chosen by {chosen_method}" + (f" with preset {preset!r}." if preset else ".")
     details.update({"weights": w, "limits": lim, "method": chosen_method, "preset": preset, "on": metric_col[7:]})
     details["noise_unit"] = unit
-    details["settings_text"] = settings(w, lim, chosen_method, unit, metric)
-    details.update(runner_up(scored, index, w, metric_col, maximize, metric, unit, chosen_method))
+    alone = {o.name: sum(p.kind == o.kind for p in specs) == 1 for o in specs}  # a kind named once: "latency"
+    shown = {(o.kind if alone[o.name] else o.name): w[o.name] for o in specs}
+    details["settings_text"] = settings(shown, lim, chosen_method, unit, metric)
+    details.update(runner_up(scored, index, w, metric_col, maximize, metric, unit, chosen_method, specs))
     return Pick(int(row.trial), row, text, details, candidates)
 
 
@@ -274,10 +317,10 @@ def _infeasible(front: pd.DataFrame, misses: list[list[str]], limits: Mapping[st
     def shortfall(i: int) -> float:
         row = front.iloc[i]
         total = len(misses[i]) * 1e-3
-        for key, col in (("max_latency_p95_ms", "latency_p95_ms"), ("max_latency_p50_ms", "latency_p50_ms"),
-                         ("max_size_kb", "size_kb")):  # fmt: skip
-            if key in limits and limits[key] > 0:
-                total += max(0.0, float(row[col]) / limits[key] - 1.0)
+        for key, spec in _objective_limits().items():
+            if key in limits and limits[key] > 0 and spec.column in row and not pd.isna(row[spec.column]):
+                ratio = float(row[spec.column]) / limits[key]
+                total += max(0.0, (1.0 / max(ratio, 1e-12) if key.startswith("min_") else ratio) - 1.0)
         return total
 
     order = sorted(range(len(front)), key=shortfall)[:3]

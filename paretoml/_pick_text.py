@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["OVERFIT_GAP", "explain", "fmt_kb", "fmt_metric", "fmt_rate", "fmt_us", "runner_up", "settings"]
+if TYPE_CHECKING:
+    from paretoml.objectives import ObjectiveSpec
+
+__all__ = ["OVERFIT_GAP", "explain", "fmt_kb", "fmt_metric", "fmt_rate", "fmt_us", "fmt_value", "runner_up", "settings"]
 
 OVERFIT_GAP = 0.02
 _LIMIT_WORDS = {
@@ -53,6 +56,30 @@ def fmt_rate(rows_per_s: Any) -> str:
     return "-" if _missing(rows_per_s) else f"{float(rows_per_s):,.0f} rows/s"
 
 
+_LABELS = {
+    "latency_p50_ms": "p50",
+    "latency_p95_ms": "p95",
+    "batch_latency_ms": "per request",
+    "throughput_rows_per_s": "throughput",
+    "memory_kb": "in memory",
+}
+_WORDS = {"latency": ("faster", "slower"), "size": ("smaller", "larger")}
+
+
+def fmt_value(spec: ObjectiveSpec, value: Any) -> str:
+    """An objective's value with its unit (latency in µs, sizes in KB)."""
+    if spec.unit == "ms":
+        return fmt_us(value)
+    if spec.unit == "KB":
+        return fmt_kb(value)
+    return f"{float(value):,.4g} {spec.unit}".strip()
+
+
+def _labelled(spec: ObjectiveSpec, value: Any) -> str:
+    label = _LABELS.get(spec.name, "" if spec.name in ("size_kb", "n_features") else spec.name)
+    return f"{fmt_value(spec, value)} {label}".strip()
+
+
 def _ratio(value: float, reference: float, better: str, worse: str) -> str:
     if value <= 0 or reference <= 0 or math.isclose(value, reference, rel_tol=1e-9):
         return "the same"
@@ -60,13 +87,29 @@ def _ratio(value: float, reference: float, better: str, worse: str) -> str:
 
 
 def explain(
-    row: pd.Series, front: pd.DataFrame, metric_col: str, maximize: bool, metric: str, unit: float
+    row: pd.Series,
+    front: pd.DataFrame,
+    metric_col: str,
+    maximize: bool,
+    metric: str,
+    unit: float,
+    objectives: Sequence[ObjectiveSpec],
 ) -> tuple[dict[str, Any], str]:
-    """What ``row`` gives up against the front's most accurate member and what it gains, as numbers and words."""
+    """What ``row`` gives up against the front's most accurate member and what it gains, as numbers and words.
+
+    ``details["gains"]`` holds, per objective after the metric, how many times better ``row`` is (above 1:
+    better); ``latency_speedup`` and ``size_reduction`` are those of the first latency and size objectives.
+    """
     scores = front[metric_col].to_numpy(dtype=np.float64)
     best = front.iloc[int(np.argmax(scores) if maximize else np.argmin(scores))]
     drop = (best[metric_col] - row[metric_col]) if maximize else (row[metric_col] - best[metric_col])
     gap = row.gap
+    others = list(objectives[1:])
+    gains = {
+        o.name: float(row[o.column] / best[o.column] if o.maximize() else best[o.column] / row[o.column])
+        for o in others
+    }
+    first = {kind: next((gains[o.name] for o in others if o.kind == kind), None) for kind in ("latency", "size")}
     details = {
         "trial": int(row.trial),
         "family": row.family,
@@ -74,8 +117,9 @@ def explain(
         "most_accurate_trial": int(best.trial),
         "metric_given_up": float(drop),
         "metric_given_up_se": float(drop / unit),
-        "latency_speedup": float(best.latency_p50_ms / row.latency_p50_ms),
-        "size_reduction": float(best.size_kb / row.size_kb),
+        "gains": gains,
+        "latency_speedup": first["latency"],
+        "size_reduction": first["size"],
         "valid_test_gap": None if pd.isna(gap) else float(gap),
         "overfit_flag": bool(not pd.isna(gap) and gap > OVERFIT_GAP),
     }
@@ -83,13 +127,16 @@ def explain(
     if int(row.trial) == int(best.trial):
         versus = f"It is the most accurate front member on {lens}."
     else:
+        compared = []
+        for o in others:
+            better, worse = _WORDS.get(o.kind, ("better", "worse"))
+            mine, theirs = float(row[o.column]), float(best[o.column])
+            ratio = _ratio(theirs, mine, better, worse) if o.maximize() else _ratio(mine, theirs, better, worse)
+            compared.append(f"{ratio} ({fmt_value(o, mine)} vs {_labelled(o, theirs)})")
         versus = (
             f"Against the most accurate front member (trial {int(best.trial)}, {metric} "
             f"{best[metric_col]:.4f} on {lens}) it gives up {drop:.4f} {metric} ({drop / unit:.1f} standard "
-            f"errors) and is {_ratio(row.latency_p50_ms, best.latency_p50_ms, 'faster', 'slower')} "
-            f"({fmt_us(row.latency_p50_ms)} vs {fmt_us(best.latency_p50_ms)} p50) and "
-            f"{_ratio(row.size_kb, best.size_kb, 'smaller', 'larger')} "
-            f"({fmt_kb(row.size_kb)} vs {fmt_kb(best.size_kb)})."
+            f"errors) and is {' and '.join(compared)}."
         )
     gap_text = (
         ""
@@ -98,10 +145,17 @@ def explain(
     )
     text = (
         f"Picked trial {int(row.trial)} ({row.family}, {row.n_features} features): {metric} {row[metric_col]:.4f} "
-        f"on {lens}, p50 {fmt_us(row.latency_p50_ms)}, p95 {fmt_us(row.latency_p95_ms)}, {fmt_kb(row.size_kb)}. "
-        f"{versus}{gap_text}"
+        f"on {lens}, {', '.join(_labelled(o, row[o.column]) for o in _shown(others))}. {versus}{gap_text}"
     )
     return details, text
+
+
+def _shown(others: Sequence[ObjectiveSpec]) -> list[ObjectiveSpec]:
+    """The objectives a pick's first line names: p50 and p95 (always measured), then the study's others."""
+    from paretoml.objectives import OBJECTIVES
+
+    first = [OBJECTIVES["latency_p50_ms"], OBJECTIVES["latency_p95_ms"]]
+    return first + [o for o in others if o not in first and o.name != "n_features"]
 
 
 def settings(weights: Mapping[str, float], limits: Mapping[str, float], method: str, unit: float, metric: str) -> str:
@@ -110,14 +164,17 @@ def settings(weights: Mapping[str, float], limits: Mapping[str, float], method: 
     shares = ", ".join(f"{k} {v / total:.2f}" for k, v in weights.items())
     words = []
     for key, value in limits.items():
-        if key.endswith("_ms"):
+        if key in _LIMIT_WORDS and key.endswith("_ms"):
             words.append(_LIMIT_WORDS[key].format(fmt_us(value)))
-        elif key == "max_size_kb":
+        elif key in _LIMIT_WORDS and key == "max_size_kb":
             words.append(_LIMIT_WORDS[key].format(fmt_kb(value)))
         elif key in ("min_metric", "max_metric"):
             words.append(_LIMIT_WORDS[key].format(fmt_metric(value)))
-        else:
+        elif key in _LIMIT_WORDS:
             words.append(_LIMIT_WORDS[key].format(value))
+        else:  # a limit on another objective: max_memory_kb, min_throughput_rows_per_s, ...
+            bound, _, name = key.partition("_")
+            words.append(f"{name} {'≤' if bound == 'max' else '≥'} {value:.4g}")
     return (
         f"Weights: {shares} ({method}); limits: {'; '.join(words) if words else 'none'}; "
         f"metric noise (1 standard error): {unit:.2g} {metric}."
@@ -133,6 +190,7 @@ def runner_up(
     metric: str,
     unit: float,
     method: str,
+    objectives: Sequence[ObjectiveSpec],
 ) -> dict[str, Any]:
     """The best-scored other candidate, and the objective that cost it the pick."""
     if len(scored) < 2:
@@ -142,15 +200,14 @@ def runner_up(
     chosen = scored.iloc[index]
     total = sum(weights.values())
     costs = {
-        key: weights[key] / total * (second[f"loss_{key}"] - chosen[f"loss_{key}"])
-        for key in ("metric", "latency", "size")
+        o.name: weights[o.name] / total * (second[f"loss_{o.name}"] - chosen[f"loss_{o.name}"]) for o in objectives
     }
     lost_on = max(costs, key=lambda k: costs[k])
     delta = (second[metric_col] - chosen[metric_col]) * (1 if maximize else -1)
     text = (
         f"Runner-up: trial {int(second.trial)} ({second.family}): {metric} {second[metric_col]:.4f} "
         f"({'+' if delta >= 0 else '-'}{abs(delta):.4f}, {abs(delta) / unit:.1f} standard errors "
-        f"{'better' if delta >= 0 else 'worse'}), p50 {fmt_us(second.latency_p50_ms)}, {fmt_kb(second.size_kb)}; "
+        f"{'better' if delta >= 0 else 'worse'}), {', '.join(_labelled(o, second[o.column]) for o in objectives[1:])}; "
         f"score {second.score:.3g} against {chosen.score:.3g} by {method}"
     )
     if method in ("weighted_sum", "tchebycheff"):

@@ -24,8 +24,9 @@ from paretoml.exceptions import ConfigError
 from paretoml.families import get_family
 from paretoml.features import FeatureSelection, resolve_selection
 from paretoml.measure import Hardware, Metric, baseline_score, get_metric, resolve_hardware
+from paretoml.objectives import ObjectiveSpec, objective_directions, resolve_constraints, resolve_objectives
 from paretoml.spaces import SearchSpace, default_space_path, load_space
-from paretoml.study import OBJECTIVES, StudyContext, artifact_dir_for, artifact_store, storage_url
+from paretoml.study import StudyContext, artifact_dir_for, artifact_store, storage_url
 from paretoml.study._storage import check_artifact_dir, check_storage
 from paretoml.trial import Problem
 
@@ -34,7 +35,8 @@ __all__ = ["PreparedStudy", "check_resumed_families", "prepare", "study_context"
 DEFAULT_FAMILIES = ("lightgbm", "xgboost")
 COMPRESSION_SPACES = ("compression", "cnn_compression")
 IMAGE_FAMILIES = ("cnn",)  # added to the defaults when the data is image-like (and torch is installed)
-MUST_MATCH = ("task", "metric", "data_fingerprint", "split", "image_shape")  # a resumed study shares these
+# a resumed study shares these
+MUST_MATCH = ("task", "metric", "data_fingerprint", "split", "image_shape", "objectives", "constraints", "serving")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,24 @@ class PreparedStudy:
     artifact_dir: Path
     temporary: bool
     attrs: dict[str, Any]
+
+    @property
+    def objectives(self) -> tuple[ObjectiveSpec, ...]:
+        """The study's objectives, the metric first."""
+        return resolve_objectives(self.settings.objectives)
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """The study's constraints ``{objective name: bound}``."""
+        return resolve_constraints(self.settings.constraints)
+
+    def directions(self) -> list[str]:
+        """Optuna's direction of each objective."""
+        return objective_directions(self.objectives, self.metric.direction)
+
+    def metric_names(self) -> list[str]:
+        """The objectives' names in the study (the metric by its own name, e.g. ``roc_auc``)."""
+        return [self.metric.name if o.name == "metric" else o.name for o in self.objectives]
 
     def for_worker(self) -> PreparedStudy:
         """A copy to send to a worker process: without the callbacks (functions of this process) and the
@@ -114,7 +134,9 @@ def prepare(data: Any, s: Settings) -> PreparedStudy:
         },
         "hardware": profile.to_dict(),
         "artifact_dir": str(artifact_dir),
-        "objectives": list(OBJECTIVES),
+        "objectives": [o.name for o in resolve_objectives(s.objectives)],
+        "constraints": resolve_constraints(s.constraints),
+        "serving": profile.serving(),
         "metric_baseline": baseline_score(metric, splits.train.y, splits.valid.y, ds.classes, ds.task),
         "image_shape": None if shape is None else list(shape),
         "cv_folds": resolve_folds(s.cv_folds, len(splits.train.y) + len(splits.valid.y)),  # validation by size
@@ -159,6 +181,8 @@ def study_context(prepared: PreparedStudy) -> StudyContext:
         selection=prepared.selection,
         trial_timeout=s.trial_timeout,
         compression=prepared.compression,
+        objectives=prepared.objectives,
+        constraints=prepared.constraints,
     )
 
 

@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from paretoml._budget import Budget
-from paretoml._pick_text import fmt_kb, fmt_us
+from paretoml._pick_text import fmt_value
+from paretoml.objectives import OBJECTIVES
 from paretoml.pareto import non_dominated
 
 __all__ = ["FEW_TRIALS", "StudyProgress", "warn_if_thin"]
@@ -59,6 +60,7 @@ class StudyProgress:
         self.front = np.empty((0, 3))
         self.maximize: list[bool] | None = None
         self.metric_name = "metric"
+        self.names: list[str] = []
         self._bar: Progress | None = None
         self._task: Any = None
 
@@ -90,12 +92,14 @@ class StudyProgress:
         if self.maximize is None:
             self.maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in study.directions]
             self.metric_name = study.metric_names[0] if study.metric_names else "metric"
+            self.names = list(study.metric_names or [])[1:]
+            self.front = np.empty((0, len(study.directions)))
         if trial.state == TrialState.COMPLETE and trial.values is not None:
             self.done += 1
             if trial.duration is not None:
                 self.durations.append(trial.duration.total_seconds())
-            points = np.vstack([self.front, np.asarray(trial.values, dtype=float)[None, :3]])
-            self.front = points[non_dominated(points, self.maximize[:3])]
+            points = np.vstack([self.front, np.asarray(trial.values, dtype=float)[None, :]])
+            self.front = points[non_dominated(points, self.maximize)]
         elif trial.state == TrialState.FAIL:
             self.failed += 1
         if self._bar is not None:
@@ -112,11 +116,13 @@ class StudyProgress:
         if len(self.front) and self.maximize is not None:
             metric = self.front[:, 0]
             best = metric.max() if self.maximize[0] else metric.min()
-            fastest, smallest = float(self.front[:, 1].min()), float(self.front[:, 2].min())
-            text += (
-                f" | front {len(self.front)} | best {self.metric_name} {best:.4f} "
-                f"| fastest {fmt_us(fastest)} | smallest {fmt_kb(smallest)}"
-            )
+            text += f" | front {len(self.front)} | best {self.metric_name} {best:.4f}"
+            for j, name in enumerate(self.names, start=1):  # the best of each other objective
+                if name in OBJECTIVES:
+                    column = self.front[:, j]
+                    top = column.max() if self.maximize[j] else column.min()
+                    label = {"latency_p50_ms": "fastest", "size_kb": "smallest"}.get(name, f"best {name}")
+                    text += f" | {label} {fmt_value(OBJECTIVES[name], top)}"
         if self.plan.seconds is not None:
             return f"{max(self.plan.seconds - (time.monotonic() - self.started), 0):.0f}s left | " + text
         if self.plan.trials is not None:

@@ -19,14 +19,15 @@ from optuna.trial import FrozenTrial, TrialState
 from paretoml._budget import BudgetSpent
 from paretoml._pick import Pick, pick_front
 from paretoml._refit import refit_key, refit_rows, refit_trial
-from paretoml.exceptions import ConfigError, RefitUnavailableError
-from paretoml.measure import NO_LOCK, TimingLock, analytic_metric_se, fallback_baseline, latency_noise_ms
+from paretoml.exceptions import ConfigError, NoFeasibleModelError, RefitUnavailableError
+from paretoml.measure import NO_LOCK, TimingLock, analytic_metric_se, fallback_baseline
+from paretoml.objectives import OBJECTIVES, ObjectiveSpec, get_objective, resolve_objectives, violations
 from paretoml.pareto import beyond_baseline, front_masks
 from paretoml.serving import Predictor
 
 if TYPE_CHECKING:
     from paretoml.trial import Problem, Rows
-from paretoml.study import OBJECTIVES, artifact_dir_for, artifact_store
+from paretoml.study import artifact_dir_for, artifact_store
 from paretoml.study._storage import open_existing_storage
 
 __all__ = ["BASELINE_ATTR", "DEGENERATE_Z", "Result", "load_study"]
@@ -36,14 +37,22 @@ BASELINE_ATTR = "metric_baseline"
 DEGENERATE_Z = 2.0
 """A trial must beat the constant baseline by more than this many standard errors of its metric: within
 two standard errors (a one-sided 98% band) a score cannot be told from a constant's on these rows."""
-_FRONT_COLUMNS = (
-    "trial", "family", "metric_valid", "metric_se", "metric_test", "gap", "latency_p50_ms", "latency_p95_ms",
-    "size_kb", "n_features", "n_trees", "n_params", "compression", "batch_rows_per_s",
-)  # fmt: skip
-_TRIAL_COLUMNS = (
-    "family", "metric_valid", "latency_p50_ms", "latency_p95_ms", "size_kb", "n_features",
-    "n_trees", "n_params", "compression", "metric_uncompressed", "batch_rows_per_s", "fit_seconds",
-)  # fmt: skip
+_OLD_NAMES = {"metric_valid": "metric"}  # objective names of studies made before objectives were chosen
+
+
+def _measured_columns() -> list[str]:
+    """The front's and trials' columns of every registered objective but the metric."""
+    return [o.column for o in OBJECTIVES.values() if o.name != "metric"]
+
+
+def _front_columns() -> list[str]:
+    return ["trial", "family", "metric_valid", "metric_se", "metric_test", "gap", *_measured_columns(),
+            "n_trees", "n_params", "compression", "batch_rows_per_s"]  # fmt: skip
+
+
+def _trial_columns() -> list[str]:
+    return ["family", "metric_valid", *_measured_columns(), "n_trees", "n_params", "compression",
+            "metric_uncompressed", "batch_rows_per_s", "fit_seconds"]  # fmt: skip
 
 
 class Result:
@@ -68,12 +77,20 @@ class Result:
         self.task: str = attrs.get("task", "")
         self._cache: dict[tuple[int, str], Predictor] = {}
         self.spent: BudgetSpent | None = None  # set by optimize(): where its wall time went
+        stored = attrs.get("objectives")
+        self.objectives: tuple[ObjectiveSpec, ...] = resolve_objectives(
+            None if stored is None else [_OLD_NAMES.get(n, n) for n in stored]
+        )
+        """The study's objectives, the metric first (see :mod:`paretoml.objectives`)."""
+        self.constraints: dict[str, float] = dict(attrs.get("constraints") or {})
+        """The study's constraints ``{objective name: bound}`` (empty: none)."""
 
     # ------------------------------------------------------------------ tables
     @property
     def trials(self) -> pd.DataFrame:
-        """All trials: state, family, measurements, ``metric_se`` and ``degenerate`` (completed trials), test
-        metric where rescored, failure reason."""
+        """All trials: state, family, measurements (every registered objective), ``metric_se`` and
+        ``degenerate`` (completed trials), ``feasible`` (meets the constraints; None without constraints or
+        for unfinished trials), test metric where rescored, failure reason."""
         scores = self.test_scores
         done = self.completed_trials()
         _, tolerance, useful = self._noise(done)
@@ -81,30 +98,86 @@ class Result:
         rows = []
         for t in self.study.get_trials(deepcopy=False):
             row: dict[str, Any] = {"trial": t.number, "state": t.state.name}
-            row.update({k: t.user_attrs.get(k, t.params.get(k)) for k in _TRIAL_COLUMNS})
+            row.update({k: t.user_attrs.get(k, t.params.get(k)) for k in _trial_columns()})
             row["metric_se"], row["degenerate"] = noise.get(t.number, (np.nan, None))
+            row["feasible"] = self._feasible(t) if self.constraints and t.number in noise else None
             row["metric_test"] = scores.get(t.number, np.nan)
             row["fail_reason"] = t.user_attrs.get("fail_reason")
             row["config"] = t.user_attrs.get("config")
             rows.append(row)
-        columns = ["trial", "state", *_TRIAL_COLUMNS, "metric_se", "degenerate", "metric_test", "fail_reason", "config"]
+        columns = ["trial", "state", *_trial_columns(), "metric_se", "degenerate", "feasible", "metric_test",
+                   "fail_reason", "config"]  # fmt: skip
         return pd.DataFrame(rows, columns=columns)
+
+    def _violations(self, trial: FrozenTrial) -> list[float]:
+        direction = "maximize" if self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        return violations(self.constraints, trial.user_attrs, direction)
+
+    def _feasible(self, trial: FrozenTrial) -> bool:
+        return all(v <= 0 for v in self._violations(trial))
+
+    def closest(self, n: int = 3) -> pd.DataFrame:
+        """The ``n`` completed trials nearest to meeting the constraints, and by how much each misses.
+
+        Columns: ``trial, family, metric_valid``, then per constraint its measured value and ``miss_<name>``
+        (the violation: a share of the bound for latency, size and memory, 0 when met), and ``miss`` (their
+        sum, the order).
+        """
+        rows = []
+        for t in self.completed_trials():
+            v = self._violations(t)
+            row: dict[str, Any] = {"trial": t.number, "family": t.user_attrs.get("family"),
+                                   "metric_valid": t.user_attrs.get("metric_valid")}  # fmt: skip
+            for (name, _), miss in zip(self.constraints.items(), v, strict=True):
+                row[name] = t.user_attrs.get(get_objective(name).column)
+                row[f"miss_{name}"] = max(miss, 0.0)
+            row["miss"] = float(sum(max(x, 0.0) for x in v))
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return frame
+        return frame.sort_values(["miss", "trial"], kind="stable").head(n).reset_index(drop=True)
+
+    def infeasible_summary(self) -> str:
+        """One paragraph for a constrained study where no completed trial meets the constraints."""
+        closest = self.closest()
+        parts = []
+        for _, row in closest.iterrows():
+            misses = []
+            for name, bound in self.constraints.items():
+                spec = get_objective(name)
+                if row[f"miss_{name}"] > 0:
+                    op = "<" if spec.maximize("maximize" if self._maximize else "minimize") else ">"
+                    how = f" (+{row[f'miss_{name}']:.0%})" if spec.log_scale else f" (by {row[f'miss_{name}']:.4g})"
+                    misses.append(f"{name} {row[name]:.4g} {op} {bound:.4g}{how}")
+            parts.append(f"trial {int(row.trial)} ({row.family}): {', '.join(misses)}")
+        return (
+            f"no completed trial meets the constraints {self.constraints}. Closest: {'; '.join(parts)}. Relax a "
+            "constraint, or run the study longer (or with more compression)."
+        )
+
+    @property
+    def _maximize(self) -> bool:
+        return self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
 
     @property
     def front(self) -> pd.DataFrame:
         """The trustworthy Pareto front: what to pick from, best validation metric first.
 
-        Completed trials that beat the trivial baseline (:attr:`baseline`) by more than
+        Completed trials that meet the study's :attr:`constraints` and beat the trivial baseline
+        (:attr:`baseline`) by more than
         :data:`DEGENERATE_Z` standard errors, non-dominated, and not dominated beyond noise by another
         such trial (ε-dominance: metric within its standard error ``metric_se``, p50 latency within its
         timing noise, size exact), plus the accurate anchor: the useful non-dominated trial with the best
         validation metric, kept even when a cheaper trial is within noise of it.
         :attr:`front_raw` is the plain non-dominated set.
 
-        Columns: ``trial, family, metric_valid, metric_se, metric_test, gap, latency_p50_ms,
-        latency_p95_ms, size_kb, n_features, n_trees, n_params, compression, batch_rows_per_s``
-        (``n_trees`` for tree models, ``n_params`` for CNNs). ``gap`` is how much worse the test metric
-        is than the validation metric (positive: the model does worse on unseen data).
+        Columns: ``trial, family, metric_valid, metric_se, metric_test, gap``, every registered objective
+        (``latency_p50_ms, latency_p95_ms, batch_latency_ms, throughput_rows_per_s, size_kb, memory_kb,
+        n_features``), ``n_trees, n_params, compression, batch_rows_per_s`` (``n_trees`` for tree models,
+        ``n_params`` for CNNs). Empty when no trial meets the constraints (see :meth:`closest`). ``gap`` is
+        how much worse the test metric is than the validation metric (positive: the model does worse on
+        unseen data).
         """
         return self._fronts()[0]
 
@@ -131,16 +204,21 @@ class Result:
         return fallback_baseline(self.metric, self.task, n_classes)
 
     def _fronts(self, anchor: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        columns = _front_columns()
         done = self.completed_trials()
+        if self.constraints:  # the front offers only members that meet the constraints
+            done = [t for t in done if self._feasible(t)]
         if not done:
-            empty = pd.DataFrame(columns=list(_FRONT_COLUMNS))
+            empty = pd.DataFrame(columns=columns)
             return empty, empty.assign(degenerate=pd.Series(dtype=bool), trustworthy=pd.Series(dtype=bool))
         maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in self.study.directions]
         values, tolerance, useful = self._noise(done)
         se = tolerance[:, 0]
-        trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=[False, True, True], anchor=anchor)
+        log_scale = [o.log_scale for o in self.objectives]
+        trusted, raw = front_masks(values, maximize, tolerance, useful, log_scale=log_scale, anchor=anchor)
         scores = self.test_scores
         sign = 1.0 if maximize[0] else -1.0
+        chosen = {o.column: j for j, o in enumerate(self.objectives)}
 
         def table(mask: np.ndarray) -> pd.DataFrame:
             rows = []
@@ -148,39 +226,41 @@ class Result:
                 t = done[i]
                 test = scores.get(t.number, np.nan)
                 attrs = t.user_attrs
-                rows.append(
-                    {
-                        "trial": t.number, "family": attrs.get("family"), "metric_valid": t.values[0],
-                        "metric_se": se[i], "metric_test": test, "gap": sign * (t.values[0] - test),
-                        "latency_p50_ms": t.values[1], "latency_p95_ms": attrs.get("latency_p95_ms"),
-                        "size_kb": t.values[2], "n_features": attrs.get("n_features"),
-                        "n_trees": attrs.get("n_trees"), "n_params": attrs.get("n_params"),
-                        "compression": attrs.get("compression", "none"),
-                        "batch_rows_per_s": attrs.get("batch_rows_per_s"),
-                        "degenerate": not useful[i], "trustworthy": bool(trusted[i]),
-                    }
-                )  # fmt: skip
-            frame = pd.DataFrame(rows, columns=[*_FRONT_COLUMNS, "degenerate", "trustworthy"])
-            order = frame.sort_values(["metric_valid", "latency_p50_ms"], ascending=[not maximize[0], True])
+                row = {
+                    "trial": t.number, "family": attrs.get("family"), "metric_valid": t.values[0],
+                    "metric_se": se[i], "metric_test": test, "gap": sign * (t.values[0] - test),
+                    "n_trees": attrs.get("n_trees"), "n_params": attrs.get("n_params"),
+                    "compression": attrs.get("compression", "none"),
+                    "batch_rows_per_s": attrs.get("batch_rows_per_s"),
+                    "degenerate": not useful[i], "trustworthy": bool(trusted[i]),
+                }  # fmt: skip
+                for col in _measured_columns():  # the study's values where chosen, else the recorded attr
+                    row[col] = t.values[chosen[col]] if col in chosen else attrs.get(col)
+                rows.append(row)
+            frame = pd.DataFrame(rows, columns=[*columns, "degenerate", "trustworthy"])
+            second = self.objectives[1]
+            order = frame.sort_values(["metric_valid", second.column], ascending=[not maximize[0], not maximize[1]])
             return order.reset_index(drop=True)
 
-        return table(trusted)[list(_FRONT_COLUMNS)], table(raw)
+        return table(trusted)[columns], table(raw)
 
     def _noise(self, done: list[FrozenTrial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Objective values, their noise and the mask of trials better than the baseline beyond noise.
 
         The metric's noise is the recorded ``metric_se``, or an analytic estimate where a trial recorded
-        none; the latency's is :func:`paretoml.measure.latency_noise_ms`; size is exact.
+        none; every other objective's is its :attr:`~paretoml.objectives.ObjectiveSpec.noise` (0: exact).
         """
-        values = np.array([t.values for t in done], dtype=np.float64).reshape(len(done), len(OBJECTIVES))
+        k = len(self.objectives)
+        values = np.array([t.values for t in done], dtype=np.float64).reshape(len(done), k)
         rows = (self.study.user_attrs.get("split") or {}).get("rows") or [0, 0, 0]
         n_valid = int(rows[1]) if len(rows) > 1 else 0
         tolerance = np.zeros_like(values)
         for i, t in enumerate(done):
             recorded = t.user_attrs.get("metric_se")
             tolerance[i, 0] = analytic_metric_se(self.metric, t.values[0], n_valid) if recorded is None else recorded
-            attrs = t.user_attrs
-            tolerance[i, 1] = latency_noise_ms(t.values[1], attrs.get("latency_p95_ms"), attrs.get("latency_repeats"))
+            for j, spec in enumerate(self.objectives[1:], start=1):
+                if spec.noise is not None:
+                    tolerance[i, j] = spec.noise(t.user_attrs, float(t.values[j]))
         useful = np.ones(len(done), dtype=bool)
         baseline = self.baseline
         if baseline is not None:
@@ -243,7 +323,7 @@ class Result:
         return [
             t
             for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.values is not None and len(t.values) == len(OBJECTIVES)
+            if t.values is not None and len(t.values) == len(self.objectives)
         ]
 
     def keep_temporary(self, directory: Path) -> None:
@@ -265,9 +345,12 @@ class Result:
             >>> result.pick(preset="edge", limits={"max_latency_p95_ms": 5})  # doctest: +SKIP
         """
         maximize = self.study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+        front = self.front
+        if front.empty and self.constraints and self.completed_trials():
+            raise NoFeasibleModelError(self.infeasible_summary())
         chosen = pick_front(
-            self.front, maximize=maximize, metric=self.metric, weights=weights, limits=limits, method=method,
-            preset=preset, on=on,
+            front, maximize=maximize, metric=self.metric, weights=weights, limits=limits, method=method,
+            preset=preset, on=on, objectives=[o.name for o in self.objectives],
         )  # fmt: skip
         chosen._load = self.predictor
         return chosen

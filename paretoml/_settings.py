@@ -28,12 +28,14 @@ from paretoml._constraints import (
     MapOf,
     NoneOK,
     Number,
+    Registered,
     SeqOf,
     check,
 )
 from paretoml.exceptions import BudgetError, ConfigError
 from paretoml.features import RANKING_METHODS, FeatureSelection
 from paretoml.measure import Hardware
+from paretoml.objectives import DEFAULT_OBJECTIVES, OBJECTIVES, resolve_constraints, resolve_objectives
 
 __all__ = ["DATA", "PYTHON_ONLY", "Param", "Settings", "arguments_table", "schema", "study_file_example"]
 
@@ -42,6 +44,7 @@ SAMPLERS = ("tpe", "nsga2", "random")
 _PATH = Instance((str, Path), "a path (str)")
 _SPACE = Instance((str, Path, dict), "a YAML path or dict")
 _POSITIVE_INT = Number(integer=True, low=1)
+_OBJECTIVE = Registered(OBJECTIVES, "an objective name")
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,22 @@ class Settings:
         "that fits the task", "ROC AUC / accuracy / R²", file="metric", file_example="roc_auc",
         file_comment="any scikit-learn scorer name; default by task",
     ))  # fmt: skip
+    objectives: list[str] | tuple[str, ...] | None = field(default=None, metadata=_param(
+        (NoneOK(), SeqOf(_OBJECTIVE, "a list of objective names", min_len=2)),
+        "Pass e.g. ['metric', 'latency_p95_ms', 'memory_kb'].",
+        "what the study optimises: `\"metric\"` and any of `latency_p50_ms`, `latency_p95_ms`, `batch_latency_ms`, "
+        "`throughput_rows_per_s`, `size_kb`, `memory_kb`, `n_features` (see Objectives); every trial records all",
+        f"`{list(DEFAULT_OBJECTIVES)}`".replace("'", '"'), file="objectives",
+        file_example="[metric, latency_p50_ms, size_kb]", file_comment="the metric plus any measured objectives",
+    ))  # fmt: skip
+    constraints: dict[str, float] | None = field(default=None, metadata=_param(
+        (NoneOK(), MapOf(Number(integer=False), "a dict {objective name: bound}", key=_OBJECTIVE)),
+        "Pass e.g. {'latency_p95_ms': 1.0, 'size_kb': 256}.",
+        "bounds that steer the search: an upper bound for objectives to minimise, a lower one for the metric and "
+        "`throughput_rows_per_s`; the sampler favours trials that meet them and the front offers only those "
+        "(see Constraints)", "none", file="constraints", file_example="{}",
+        file_comment="e.g. {latency_p95_ms: 1.0, size_kb: 256}",
+    ))  # fmt: skip
     families: list[str] | tuple[str, ...] | None = field(default=None, metadata=_param(
         (NoneOK(), SeqOf(Instance((str,), "str"), "a non-empty list of family names")),
         "Pass a list such as ['lightgbm'] or ['lightgbm', 'xgboost'].", "model families to search",
@@ -181,9 +200,14 @@ class Settings:
         (NoneOK(), _POSITIVE_INT, Instance((Hardware,), "a paretoml Hardware"), Fields({
             "n_threads": ((_POSITIVE_INT,), "Pass a thread count such as 2."),
             "device": ((Choice(("cpu",)),), "No model family trains or serves on a GPU yet: leave `device` out."),
-        })), "Pass a thread count such as 2, or {'n_threads': 2}.",
-        'thread count or `{"n_threads": 2, "device": "cpu"}`', "the CPUs this process may use",
-        file="hardware", file_example="{n_threads: 2}", file_comment="default: this machine's CPUs",
+            "serving_threads": ((_POSITIVE_INT,), "Pass the serving thread count, such as 1."),
+            "batch_size": ((_POSITIVE_INT,), "Pass the rows per serving request, such as 1 or 50."),
+        })), "Pass a thread count such as 2, or {'n_threads': 2, 'serving_threads': 1, 'batch_size': 1}.",
+        'training thread count, or `{"n_threads": 2, "device": "cpu", "serving_threads": 1, "batch_size": 1}`: '
+        "the serving profile (`serving_threads`, rows per request `batch_size`) is what latency is timed under",
+        "the CPUs this process may use to train; serving 1 thread, batch 1",
+        file="hardware", file_example="{n_threads: 2, serving_threads: 1, batch_size: 1}",
+        file_comment="default: this machine's CPUs",
     ))  # fmt: skip
     features: FeatureSelection | str | bool | list[int] | dict[str, Any] | None = field(default=None, metadata=_param(
         (NoneOK(), Instance((bool,), "a bool"), Choice((*RANKING_METHODS, "off")),
@@ -279,6 +303,8 @@ class Settings:
     def __post_init__(self) -> None:
         for param in schema()[1:]:
             param.check(getattr(self, param.name))
+        resolve_objectives(self.objectives)
+        resolve_constraints(self.constraints)
         object.__setattr__(self, "_plan", parse_budget(self.budget))
 
     @property

@@ -43,6 +43,7 @@ from paretoml.measure import (
     Size,
     TimingLock,
     measure_latency,
+    measure_memory,
     measure_size,
     metric_se,
     one_row_frames,
@@ -55,6 +56,7 @@ __all__ = ["Problem", "Rows", "TrialConfig", "TrialOutcome", "run_trial"]
 Rows = Literal["search", "train+valid", "all"]
 _LATENCY_ROWS = 64
 _BATCH_ROWS = 1000
+_REQUESTS = 8  # distinct requests of the serving batch size
 _ROUNDS_PARAM = "n_estimators"
 
 
@@ -68,7 +70,7 @@ class Problem:
         classes: Class labels (empty for regression).
         metric: The metric scored on the validation rows.
         preprocessor: The column handling, fitted on the training split.
-        hardware: Threads to train and time with.
+        hardware: Threads to train with, and the serving profile latency is timed under.
         seed: Seed of the models (a trial adds its own offset).
         image_shape: ``(C, H, W)`` for image data, else None.
         folds: 1 for a holdout on the validation split; k > 1 for k-fold cross-validation over the
@@ -99,10 +101,16 @@ class Problem:
         valid = sp.valid.X
         self.latency_rows: list[Any] = one_row_frames(valid, _LATENCY_ROWS, self.seed)
         self.latency_batch: Any = valid.sample(_BATCH_ROWS, replace=len(valid) < _BATCH_ROWS, random_state=self.seed)
+        size = self.hardware.batch_size
+        self.requests: list[Any] = []  # inputs of the serving batch size (none when it is 1 row)
+        if size > 1:
+            drawn = valid.sample(size * _REQUESTS, replace=len(valid) < size * _REQUESTS, random_state=self.seed + 1)
+            self.requests = [drawn.iloc[i * size : (i + 1) * size].reset_index(drop=True) for i in range(_REQUESTS)]
         if self.image_shape is not None:  # images are served as image arrays (1, C, H, W) / (n, C, H, W)
             shape = self.image_shape
             self.latency_rows = [f.to_numpy(dtype=np.float32).reshape(1, *shape) for f in self.latency_rows]
             self.latency_batch = self.latency_batch.to_numpy(dtype=np.float32).reshape(-1, *shape)
+            self.requests = [f.to_numpy(dtype=np.float32).reshape(-1, *shape) for f in self.requests]
 
     @classmethod
     def from_data(
@@ -239,8 +247,11 @@ class TrialOutcome:
             test split for a ``"train+valid"`` refit, None for an ``"all"`` refit (no honest score).
         fold_metrics: The metric on each fold's rows.
         metric_uncompressed: The first fold's model before compression, when compression changed it.
-        latency: Single-row latency and batch throughput through the Predictor.
+        latency: Single-row and serving-batch latency and batch throughput through the Predictor, timed
+            under the serving profile.
         size: Bytes of the saved Predictor and the model's size facts.
+        memory_bytes: Resident bytes the Predictor adds to a serving process when loaded (see
+            :mod:`paretoml.measure._memory`; None where the platform cannot tell).
         params: The hyperparameters fitted (after compression's changes, e.g. a student's size).
         compression: The compression context (``parts``, ``attrs``).
         rounds_fitted: Boosting rounds of the first fold's tree model before compression (None for a CNN).
@@ -265,6 +276,14 @@ class TrialOutcome:
     measure_seconds: float
     archive: Path | None = None
     metric_se: float | None = None
+    memory_bytes: int | None = None
+
+    def measured(self, names: list[str] | None = None) -> dict[str, float | None]:
+        """The objectives' values (every registered one, or ``names``), by trial attr name."""
+        from paretoml.objectives import OBJECTIVES
+
+        specs = OBJECTIVES.values() if names is None else [OBJECTIVES[n] for n in names]
+        return {spec.column: spec.measure(self) for spec in specs}
 
     @property
     def metric_std(self) -> float:
@@ -334,7 +353,7 @@ def run_trial(
             "hardware": problem.hardware.fingerprint(), "trained_rows": int(folds[0].fit.size)}  # fmt: skip
     predictor = Predictor(pre, model, task=problem.task, classes=problem.classes, info=info,
                           image_shape=problem.image_shape)  # fmt: skip
-    predictor.set_threads(problem.hardware.n_threads)
+    predictor.set_threads(problem.hardware.n_threads)  # scoring: the training threads
     noise = None
     if folds[0].score.size:
         output, y = predictor.output(problem.raw(folds[0])), problem.y[folds[0].score]
@@ -343,8 +362,12 @@ def run_trial(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(archive) if archive is not None else Path(tmp) / "predictor.zip"
         size = measure_size(predictor, path)
+        memory = _measure_memory(problem, path)
+    predictor.set_threads(problem.hardware.serving_threads)  # timing: the serving profile
     with lock.exclusive():  # waits until no trial trains on this machine
-        latency = measure_latency(predictor.output, problem.latency_rows, problem.latency_batch)
+        latency = measure_latency(
+            predictor.output, problem.latency_rows, problem.latency_batch, requests=problem.requests
+        )
     return TrialOutcome(
         predictor=predictor,
         metric=float(np.mean(scores)) if scores else None,
@@ -360,7 +383,24 @@ def run_trial(
         measure_seconds=time.perf_counter() - measure_started,
         archive=None if archive is None else Path(archive),
         metric_se=noise,
+        memory_bytes=memory,
     )
+
+
+def _measure_memory(problem: Problem, archive: Path) -> int | None:
+    """Resident bytes a fresh copy of the saved Predictor adds once it has served a row and a batch."""
+    threads = problem.hardware.serving_threads
+    request = problem.requests[0] if problem.requests else problem.latency_batch
+
+    def serve(loaded: Predictor) -> None:
+        loaded.output(problem.latency_rows[0])
+        loaded.output(request)
+
+    def libraries(loaded: Predictor) -> list[str]:
+        library = getattr(loaded.model, "library", None)  # a compiled runtime's shared library
+        return [] if library is None else [str(library)]
+
+    return measure_memory(lambda: Predictor.load(archive).set_threads(threads), serve, libraries)
 
 
 def refit_rounds(rounds_fitted: int, fitted_rows: int, refit_rows: int) -> int:

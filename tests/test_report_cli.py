@@ -72,7 +72,7 @@ def test_pick_command(stored: Path) -> None:
     out = runner.invoke(app, ["pick", str(stored), "--max-size-kb", "0.001"])
     assert out.exit_code == 2 and "no front member meets the limits" in out.output
     out = runner.invoke(app, ["pick", str(stored), "--weights", "a,b"])
-    assert out.exit_code == 2 and "three numbers" in out.output
+    assert out.exit_code == 2 and "numbers, one per objective" in out.output
     assert runner.invoke(app, ["pick", "--help"]).exit_code == 0
 
 
@@ -117,7 +117,7 @@ def test_pick_options_are_one_block(stored: Path) -> None:
             }
         )
     assert options[0] == options[1] == options[2] == {
-        "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--on"
+        "--preset", "--weights", "--method", "--max-p95-ms", "--max-size-kb", "--min-metric", "--limit", "--on"
     }  # fmt: skip
     out = runner.invoke(app, ["pick", str(stored), "--preset", "loan_quote"])
     assert out.exit_code == 0, out.output

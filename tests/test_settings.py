@@ -31,7 +31,8 @@ ARGUMENT_CASES = [
      r"Pass a name such as 'roc_auc'"),
     ("hardware", {"n_threads": "x"}, ConfigError, r"`hardware\.n_threads` must be an int >= 1; got 'x' \(a str\)\. "
      r"Pass a thread count"),
-    ("hardware", {"gpus": 2}, ConfigError, r"`hardware` must be .*a dict with keys n_threads, device; got"),
+    ("hardware", {"gpus": 2}, ConfigError, r"`hardware` must be .*a dict with keys n_threads, device, "
+     r"serving_threads, batch_size; got"),
     ("trial_timeout", "5", ConfigError, r"`trial_timeout` must be None or a float > 0; got '5' \(a str\)\. Pass a "
      r"number of seconds"),
     ("callbacks", [42], ConfigError, r"`callbacks` must be None or a list of callables f\(study, trial\); got \[42\]"

@@ -102,7 +102,9 @@ class PickOptions:
     """The command-line form of :meth:`paretoml.Result.pick`'s arguments (one block, shared by commands)."""
 
     preset: Annotated[str | None, typer.Option(help=f"A business preset: {', '.join(sorted(PRESETS))}.")] = None
-    weights: Annotated[str | None, typer.Option(help="Weights of metric,latency,size, e.g. '0.6,0.3,0.1'.")] = None
+    weights: Annotated[
+        str | None, typer.Option(help="Weights of the study's objectives in order, e.g. '0.6,0.3,0.1'.")
+    ] = None
     method: Annotated[str | None, typer.Option(help="weighted_sum (default), tchebycheff, knee or topsis.")] = None
     max_p95_ms: Annotated[
         float | None, typer.Option("--max-p95-ms", help="Hard limit: p95 single-row latency in ms.")
@@ -111,6 +113,10 @@ class PickOptions:
     min_metric: Annotated[float | None, typer.Option("--min-metric", help="Hard limit: lowest acceptable metric.")] = (
         None
     )
+    limit: Annotated[
+        list[str] | None,
+        typer.Option("--limit", help="Any hard limit KEY=VALUE, e.g. max_memory_kb=512 (repeat for more)."),
+    ] = None
     on: Annotated[str, typer.Option(help="Score the metric on 'test' (default) or 'valid'.")] = "test"
 
     def pick(self, result: Result) -> Pick:
@@ -125,7 +131,7 @@ class PickOptions:
                 parsed = [float(v) for v in self.weights.split(",")]
             except ValueError as exc:
                 raise ConfigError(
-                    f"`--weights` must be three numbers like '0.6,0.3,0.1'; got {self.weights!r}."
+                    f"`--weights` must be numbers, one per objective, like '0.6,0.3,0.1'; got {self.weights!r}."
                 ) from exc
         limits = {
             key: value
@@ -136,6 +142,14 @@ class PickOptions:
             )
             if value is not None
         }
+        for item in self.limit or []:
+            key, sep, value = item.partition("=")
+            try:
+                limits[key.strip()] = float(value)
+            except ValueError:
+                sep = ""
+            if not sep:
+                raise ConfigError(f"`--limit` must be KEY=NUMBER, e.g. max_memory_kb=512; got {item!r}.") from None
         return result.pick(weights=parsed, limits=limits or None, method=self.method, preset=self.preset, on=self.on)
 
 

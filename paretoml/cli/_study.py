@@ -14,18 +14,22 @@ from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
-from paretoml._pick_text import fmt_kb, fmt_metric, fmt_us
+from paretoml._pick_text import fmt_kb, fmt_metric, fmt_us, fmt_value
 from paretoml._result import Result, load_study
 from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.cli._common import ArtifactsOpt, JsonOpt, StorageArg, StudyOpt, console, print_json, reported_errors
+from paretoml.exceptions import ConfigError
 from paretoml.study._storage import open_existing_storage
 
 __all__ = ["front", "front_json", "front_summary", "front_table", "ranking_table", "run", "worker"]
 
 
 def front_table(result: Result, title: str) -> Table:
-    """A rich table of the trustworthy Pareto front of ``result`` (µs, KB)."""
+    """A rich table of the trustworthy Pareto front of ``result`` (µs, KB), with a column for each of the
+    study's objectives beyond p50, p95 and size."""
     table = Table(title=title)
+    shown = ("metric", "latency_p50_ms", "latency_p95_ms", "size_kb", "n_features")
+    extra = [o for o in result.objectives if o.name not in shown]
     for col in (
         "trial",
         "family",
@@ -34,22 +38,27 @@ def front_table(result: Result, title: str) -> Table:
         "p50",
         "p95",
         "size",
+        *(o.name for o in extra),
         "features",
         "trees / params",
         "compression",
     ):
         table.add_column(col, justify="left" if col == "family" else "right")
-    for row in result.front.itertuples(index=False):
+    for _, row in result.front.iterrows():
         table.add_row(
             str(row.trial), str(row.family), f"{fmt_metric(row.metric_valid)} ±{fmt_metric(row.metric_se)}",
             fmt_metric(row.metric_test), fmt_us(row.latency_p50_ms), fmt_us(row.latency_p95_ms),
-            fmt_kb(row.size_kb), str(row.n_features), _size_count(row.n_trees, row.n_params), str(row.compression),
+            fmt_kb(row.size_kb), *(fmt_value(o, row[o.column]) for o in extra), str(row.n_features),
+            _size_count(row.n_trees, row.n_params), str(row.compression),
         )  # fmt: skip
     return table
 
 
 def front_summary(result: Result) -> str:
-    """Both front sizes, and what the trustworthy front leaves out."""
+    """Both front sizes, and what the trustworthy front leaves out (or, when no trial meets the
+    constraints, the closest trials and by how much they miss)."""
+    if result.constraints and result.front.empty and result.completed_trials():
+        return result.infeasible_summary()
     raw = result.front_raw
     baseline = result.baseline
     against = (
@@ -60,6 +69,11 @@ def front_summary(result: Result) -> str:
         f"than {against} beyond 2 standard errors, {int((~raw.degenerate & ~raw.trustworthy).sum())} beaten "
         "beyond noise by another member (metric within its standard error, p50 within its timing noise). "
         "All: result.front_raw."
+        + (
+            f" Constraints: {result.constraints} (the front holds only trials that meet them)."
+            if result.constraints
+            else ""
+        )
     )
 
 
@@ -99,8 +113,43 @@ def _print_result(result: Result) -> None:
         console.print(ranking)
 
 
+ConstraintOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--constraint",
+        help="A constraint NAME=BOUND steering the search, e.g. latency_p95_ms=1.0 (repeat for more); adds to the "
+        "file's `constraints`.",
+    ),
+]
+ObjectivesOpt = Annotated[
+    str | None, typer.Option(help="Override the file's objectives, e.g. 'metric,latency_p95_ms,memory_kb'.")
+]
+
+
+def parse_constraints(given: list[str] | None) -> dict[str, float]:
+    """``["latency_p95_ms=1.0", ...]`` as ``{"latency_p95_ms": 1.0}``.
+
+    Raises:
+        ConfigError: For an item that is not NAME=NUMBER.
+    """
+    out: dict[str, float] = {}
+    for item in given or []:
+        name, sep, bound = item.partition("=")
+        try:
+            out[name.strip()] = float(bound)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"`--constraint` must be NAME=NUMBER, e.g. latency_p95_ms=1.0; got {item!r}.") from None
+    return out
+
+
 def _study_settings(
-    study_file: Path, storage: str | None, study_name: str | None
+    study_file: Path,
+    storage: str | None,
+    study_name: str | None,
+    constraints: list[str] | None = None,
+    objectives: str | None = None,
 ) -> tuple[StudyFile, Any, dict[str, Any]]:
     """The study file, its budget, and ``optimize`` arguments with the command line's overrides."""
     spec, file_budget = read_study_file(study_file)
@@ -109,6 +158,10 @@ def _study_settings(
         kwargs["storage"] = storage
     if study_name:
         kwargs["study_name"] = study_name
+    if constraints:
+        kwargs["constraints"] = {**(kwargs.get("constraints") or {}), **parse_constraints(constraints)}
+    if objectives:
+        kwargs["objectives"] = [name.strip() for name in objectives.split(",")]
     return spec, file_budget, kwargs
 
 
@@ -120,10 +173,12 @@ def run(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: the file's); >1 needs a journal or PostgreSQL.")
     ] = None,
+    constraint: ConstraintOpt = None,
+    objectives: ObjectivesOpt = None,
 ) -> None:
     """Run (or continue) the study a YAML file describes, then print its Pareto front."""
     with reported_errors():
-        spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
+        spec, file_budget, kwargs = _study_settings(study_file, storage, study_name, constraint, objectives)
         kwargs["workers"] = workers or kwargs.get("workers", 1)
         if kwargs["workers"] > 1 and not storage and not spec.options.get("storage_given"):
             kwargs["storage"] = str(Path(kwargs["storage"]).with_suffix(".log"))  # a journal file: many writers
@@ -131,7 +186,9 @@ def run(
         data = load_data(spec.data)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         console.print(f"[bold]paretoml[/bold] study {kwargs['study_name']!r}: {spec.data}, budget {plan.describe()}")
-        resume = ["paretoml", "run", str(study_file), *_given(budget=budget, storage=storage, study_name=study_name)]
+        resume = ["paretoml", "run", str(study_file), *_given(budget=budget, storage=storage, study_name=study_name,
+                                                              objectives=objectives)]  # fmt: skip
+        resume += [arg for item in constraint or [] for arg in ("--constraint", item)]
         with _interruptible(kwargs, resume + _given(workers=workers)):
             result = optimize(data, plan, **kwargs)  # shows the setup stages, then the live progress line
     _print_result(result)
@@ -143,10 +200,12 @@ def worker(
     storage: Annotated[str | None, typer.Option(help="The shared storage URL (PostgreSQL, or a journal file).")] = None,
     budget: Annotated[str | None, typer.Option(help="This worker's budget: '90s', '5m', '50 trials'.")] = None,
     study_name: Annotated[str | None, typer.Option(help="Override the study name.")] = None,
+    constraint: ConstraintOpt = None,
+    objectives: ObjectivesOpt = None,
 ) -> None:
     """Join a study as one more worker (from any process or machine that reaches the storage)."""
     with reported_errors():
-        spec, file_budget, kwargs = _study_settings(study_file, storage, study_name)
+        spec, file_budget, kwargs = _study_settings(study_file, storage, study_name, constraint, objectives)
         kwargs["workers"] = 1  # this process is one worker, whatever the file's `workers`
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         resume = ["paretoml", "worker", str(study_file), *_given(storage=storage, budget=budget, study_name=study_name)]

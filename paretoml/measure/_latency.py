@@ -16,7 +16,13 @@ __all__ = ["Latency", "measure_latency", "one_row_frames", "time_calls"]
 
 @dataclass(frozen=True)
 class Latency:
-    """Single-row latency percentiles (ms) and batch throughput (rows per second)."""
+    """Single-row latency percentiles (ms), latency of a serving-size batch (ms) and batch throughput.
+
+    Attributes:
+        batch_p50_ms: Median latency of one request of the serving profile's batch size (the single-row
+            p50 when that size is 1).
+        batch_size: That batch size.
+    """
 
     p50_ms: float
     p95_ms: float
@@ -24,6 +30,8 @@ class Latency:
     repeats: int
     batch_rows: int
     batch_rows_per_s: float
+    batch_p50_ms: float = float("nan")
+    batch_size: int = 1
 
 
 def one_row_frames(X: pd.DataFrame, n: int, seed: int) -> list[pd.DataFrame]:
@@ -87,6 +95,7 @@ def measure_latency(
     repeats: int = 1000,
     budget_s: float = 1.0,
     batch_repeats: int = 5,
+    requests: Sequence[Any] | None = None,
 ) -> Latency:
     """Time ``predict`` on single raw rows and on one batch.
 
@@ -102,6 +111,8 @@ def measure_latency(
         repeats: Maximum timed single-row calls.
         budget_s: Time budget for the single-row timing.
         batch_repeats: Timed batch calls.
+        requests: Raw inputs of the serving profile's batch size, when it is above 1 (their median
+            latency is ``batch_p50_ms``; else the single-row p50).
 
     Returns:
         The latency summary.
@@ -109,11 +120,18 @@ def measure_latency(
     ms = time_calls(predict, rows, repeats, budget_s=budget_s, warmup=warmup)
     batch_times = time_calls(predict, [batch], batch_repeats, budget_s=budget_s, warmup=1)
     n_batch = len(batch)
+    p50 = float(np.percentile(ms, 50))
+    batch_p50, batch_size = p50, 1
+    if requests:
+        request_ms = time_calls(predict, requests, repeats // 4, budget_s=budget_s / 4, warmup=3)
+        batch_p50, batch_size = float(np.percentile(request_ms, 50)), len(requests[0])
     return Latency(
-        p50_ms=float(np.percentile(ms, 50)),
+        p50_ms=p50,
         p95_ms=float(np.percentile(ms, 95)),
         mean_ms=float(ms.mean()),
         repeats=len(ms),
         batch_rows=n_batch,
         batch_rows_per_s=float(n_batch / (batch_times.min() / 1e3)),
+        batch_p50_ms=batch_p50,
+        batch_size=batch_size,
     )

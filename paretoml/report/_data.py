@@ -27,7 +27,9 @@ class FrontPlotData(NamedTuple):
     ``on_front`` is the trustworthy front (:attr:`paretoml.Result.front`), ``on_raw_front`` the plain
     non-dominated set; ``degenerate`` marks trials no better than the constant ``baseline`` beyond noise.
     ``metric_range``, ``latency_range_ms`` and ``size_range_kb`` are the axes' ranges: the trustworthy
-    front's, padded (latency and size on a log scale), so that weak trials cannot squash it.
+    front's, padded (latency and size on a log scale), so that weak trials cannot squash it. The latency
+    and size drawn are the study's first latency objective in ms and first size objective in KB
+    (``latency_name``, ``size_name``; p50 and size on disk when it has none).
     """
 
     metric_name: str
@@ -44,6 +46,8 @@ class FrontPlotData(NamedTuple):
     metric_range: tuple[float, float]
     latency_range_ms: tuple[float, float]
     size_range_kb: tuple[float, float]
+    latency_name: str = "latency_p50_ms"
+    size_name: str = "size_kb"
 
 
 class LatencyBreakdown(NamedTuple):
@@ -70,21 +74,25 @@ def front_plot_data(result: "Result", pick: "Pick | None" = None) -> FrontPlotDa
     """Objectives of all completed trials (validation metric), both fronts and degenerate trials flagged."""
     trials = result.trials[result.trials.state == "COMPLETE"]
     front, raw = result.front, result.front_raw
+    lat = next((o.column for o in result.objectives if o.kind == "latency" and o.unit == "ms"), "latency_p50_ms")
+    size = next((o.column for o in result.objectives if o.kind == "size" and o.unit == "KB"), "size_kb")
     return FrontPlotData(
         metric_name=result.metric,
         trial=trials.trial.to_numpy(),
         family=trials.family.astype(str).tolist(),
         metric=trials.metric_valid.to_numpy(dtype=np.float64),
-        latency_ms=trials.latency_p50_ms.to_numpy(dtype=np.float64),
-        size_kb=trials.size_kb.to_numpy(dtype=np.float64),
+        latency_ms=trials[lat].to_numpy(dtype=np.float64),
+        size_kb=trials[size].to_numpy(dtype=np.float64),
         on_front=trials.trial.isin(set(front.trial)).to_numpy(),
         on_raw_front=trials.trial.isin(set(raw.trial)).to_numpy(),
         degenerate=trials.degenerate.astype(bool).to_numpy(),
         baseline=result.baseline,
         picked=pick.trial if pick is not None else None,
         metric_range=_padded(front.metric_valid.to_numpy(dtype=np.float64), log=False),
-        latency_range_ms=_padded(front.latency_p50_ms.to_numpy(dtype=np.float64), log=True),
-        size_range_kb=_padded(front.size_kb.to_numpy(dtype=np.float64), log=True),
+        latency_range_ms=_padded(front[lat].to_numpy(dtype=np.float64), log=True),
+        size_range_kb=_padded(front[size].to_numpy(dtype=np.float64), log=True),
+        latency_name=lat,
+        size_name=size,
     )
 
 
@@ -141,14 +149,20 @@ def model_card(result: "Result", trial: int, pick: "Pick | None" = None) -> dict
         "latency": {
             "p50_ms": attrs.get("latency_p50_ms"),
             "p95_ms": attrs.get("latency_p95_ms"),
+            "batch_latency_ms": attrs.get("batch_latency_ms"),
+            "batch_size": attrs.get("batch_size"),
             "batch_rows_per_s": attrs.get("batch_rows_per_s"),
         },
         "size": {
             "kb": attrs.get("size_kb"),
+            "memory_kb": attrs.get("memory_kb"),
             "n_trees": attrs.get("n_trees"),
             "n_leaves": attrs.get("n_leaves"),
             "n_params": attrs.get("n_params"),
         },
+        "objectives": [o.name for o in result.objectives],
+        "constraints": result.constraints,
+        "serving": sattrs.get("serving") or {"serving_threads": None, "batch_size": None},
         "hardware": sattrs.get("hardware"),
         "configuration": {"family": attrs.get("family"), "params": attrs.get("config")},
         "compression": attrs.get("compression", "none"),

@@ -76,9 +76,9 @@ def draw_front(data: FrontPlotData, path: Path) -> Path:
     ax.set_ylim(*data.metric_range)
     outside = ((us < x_low) | (us > x_high) | (data.metric < data.metric_range[0])
                | (data.metric > data.metric_range[1]))  # fmt: skip
-    ax.set_xlabel("single-row latency p50 (µs, log scale)")
+    ax.set_xlabel(f"{data.latency_name} (µs, log scale)")
     ax.set_ylabel(f"{data.metric_name} (validation)")
-    sizes = f"marker area: size, {data.size_range_kb[0]:,.1f} to {data.size_range_kb[1]:,.0f} KB"
+    sizes = f"marker area: {data.size_name}, {data.size_range_kb[0]:,.1f} to {data.size_range_kb[1]:,.0f} KB"
     ax.set_title(f"Trials and the trustworthy Pareto front ({sizes}); {int(outside.sum())} trials outside the axes",
                  fontsize=9)  # fmt: skip
     ax.grid(True, alpha=0.3, which="both")
@@ -114,8 +114,8 @@ def draw_front_3d(data: FrontPlotData, path: Path) -> Path:
     ax.set_xlim(np.log10(data.latency_range_ms[0] * 1000), np.log10(data.latency_range_ms[1] * 1000))
     ax.set_ylim(np.log10(data.size_range_kb[0]), np.log10(data.size_range_kb[1]))
     ax.set_zlim(*data.metric_range)
-    ax.set_xlabel("p50 latency (log)", labelpad=12)
-    ax.set_ylabel("size (log)", labelpad=12)
+    ax.set_xlabel(f"{data.latency_name} (log)", labelpad=12)
+    ax.set_ylabel(f"{data.size_name} (log)", labelpad=12)
     ax.set_zlabel(f"{data.metric_name} (validation)", labelpad=8)
     ax.set_title("The trustworthy Pareto front in 3-D", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
@@ -221,6 +221,7 @@ def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     (folder / "model_card.json").write_text(json.dumps(card, indent=1, default=str))
     m, lat, size = card["metric"], card["latency"], card["size"]
     hw = card.get("hardware") or {}
+    serving = card.get("serving") or {}
     lines = [
         f"# Model card: {card['study']}, trial {card['trial']}",
         "",
@@ -229,14 +230,18 @@ def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
         f"- Metric {m['name']}: validation {fmt_metric(m['valid'])} ±{fmt_metric(m['se'])} (1 standard error), "
         f"test {fmt_metric(m['test'])}; constant-prediction baseline {fmt_metric(m['baseline'])}",
         f"- Latency: p50 {fmt_us(lat['p50_ms'])}, p95 {fmt_us(lat['p95_ms'])} (one raw row); "
+        f"{fmt_us(lat.get('batch_latency_ms'))} per request of {lat.get('batch_size')} rows; "
         f"batch {fmt_rate(lat['batch_rows_per_s'])}",
-        f"- Size: {fmt_kb(size['kb'])}; "
+        f"- Serving profile (latency timed under it): {serving.get('serving_threads')} thread(s), "
+        f"{serving.get('batch_size')} row(s) per request",
+        f"- Size: {fmt_kb(size['kb'])} on disk, {fmt_kb(size.get('memory_kb'))} in memory when loaded; "
         + (
             f"{int(size['n_params']):,} parameters"
             if size.get("n_params") is not None
             else f"{size['n_trees']} trees, {size['n_leaves']} leaves"
         ),
-        f"- Hardware: {hw.get('n_threads')} threads on {hw.get('facts', {}).get('cpu_model')} "
+        f"- Objectives: {', '.join(card.get('objectives') or [])}; constraints: {card.get('constraints') or 'none'}",
+        f"- Hardware: {hw.get('n_threads')} training threads on {hw.get('facts', {}).get('cpu_model')} "
         f"(fingerprint {hw.get('fingerprint')})",
         f"- Configuration: {card['configuration']['family']} {card['configuration']['params']}",
         f"- Compression: {card['compression']}",

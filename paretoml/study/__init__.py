@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from paretoml.study._objective import INTERRUPTED, Objective, StudyContext, fail_interrupted
 from paretoml.study._storage import (
-    OBJECTIVES,
     artifact_dir_for,
     artifact_store,
     make_sampler,
@@ -16,7 +15,6 @@ from paretoml.study._warm import WARM_START, enqueue_warm_start
 
 __all__ = [
     "INTERRUPTED",
-    "OBJECTIVES",
     "WARM_START",
     "Objective",
     "StudyContext",

@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from paretoml.families import get_family
 from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import LockWaitExpired, MachineLock
+from paretoml.objectives import DEFAULT_OBJECTIVES, ObjectiveSpec, resolve_objectives, violations
 from paretoml.spaces import SearchSpace
 from paretoml.study._attrs import FAIL_REASON, LOCK_WAIT, write_attrs
 from paretoml.study._recovery import WORKER_ATTR, worker_id
@@ -39,6 +40,8 @@ class StudyContext:
     selection: FeatureSelection = _NO_SELECTION
     trial_timeout: float | None = None
     compression: dict[str, SearchSpace] = field(default_factory=dict)
+    objectives: tuple[ObjectiveSpec, ...] = resolve_objectives(DEFAULT_OBJECTIVES)
+    constraints: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = MachineLock()  # one lock per CPU this process may run on, shared by every study
@@ -122,7 +125,8 @@ class StudyContext:
 
 
 class Objective:
-    """The Optuna objective: returns (metric on validation, single-row p50 latency in ms, size in KB).
+    """The Optuna objective: returns the study's objectives (:attr:`StudyContext.objectives`) and records
+    every registered objective's value as a user attr, and the constraint violations.
 
     Fitting holds a machine-wide lock shared and timing holds it exclusive, so a latency is never
     measured while another trial (of any paretoml worker on this machine) trains on the same cores.
@@ -131,7 +135,7 @@ class Objective:
     def __init__(self, ctx: StudyContext) -> None:
         self.ctx = ctx
 
-    def __call__(self, trial: optuna.Trial) -> tuple[float, float, float]:
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         waited = self.ctx.lock.waited
         try:
             return self._run(trial)
@@ -145,7 +149,7 @@ class Objective:
             trial.set_user_attr(FAIL_REASON, INTERRUPTED)
             raise
 
-    def _run(self, trial: optuna.Trial) -> tuple[float, float, float]:
+    def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
         ctx = self.ctx
         started, waited = time.monotonic(), (ctx.lock.waited, ctx.lock.waited_exclusive)
         trial.set_user_attr(WORKER_ATTR, worker_id())
@@ -160,13 +164,21 @@ class Objective:
         attrs[LOCK_WAIT] = ctx.lock.waited - waited[0]  # the timing wait is inside measure_seconds: moved out
         attrs["measure_seconds"] = out.measure_seconds - (ctx.lock.waited_exclusive - waited[1])
         write_attrs(trial, attrs)  # one storage transaction where the storage allows it
+        missed = violations(ctx.constraints, attrs, ctx.problem.metric.direction)
+        for name, miss in zip(ctx.constraints, missed, strict=True):  # TPE and NSGA-II read them (c-TPE)
+            trial.set_constraint(name, miss)
         assert out.metric is not None  # search folds always score
-        return out.metric, out.latency.p50_ms, out.size.size_kb
+        values = [attrs[spec.column] for spec in ctx.objectives]
+        missing = [spec.name for spec, v in zip(ctx.objectives, values, strict=True) if v is None]
+        if missing:
+            raise RuntimeError(f"objectives {missing} could not be measured on this platform")
+        return tuple(float(v) for v in values)
 
     def attrs(self, out: TrialOutcome, config: TrialConfig, artifact_id: str) -> dict[str, Any]:
         """Everything recorded about a trial, as user attrs."""
         ctx, latency, size = self.ctx, out.latency, out.size
         attrs: dict[str, Any] = {
+            **out.measured(),  # every registered objective, chosen or not (the facts below keep their types)
             "family": config.family,
             "config": out.params,
             "metric_valid": out.metric,
@@ -191,6 +203,7 @@ class Objective:
             "metric_se": out.metric_se,
             "rounds_fitted": out.rounds_fitted,
             "trained_rows": out.trained_rows,
+            "batch_size": latency.batch_size,
             **out.compression.attrs,
             **size.stats,
         }

@@ -19,13 +19,11 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
 from paretoml.exceptions import ConfigError
-from paretoml.objectives import OBJECTIVES
 from paretoml.study._accurate import with_accurate_share
 from paretoml.study._recovery import AtomicFileSystemArtifactStore
 from paretoml.study._sampler import FlatTPESampler
 
 __all__ = [
-    "OBJECTIVES",
     "artifact_dir_for",
     "check_artifact_dir",
     "check_storage",
@@ -313,6 +311,10 @@ def make_sampler(
     small as the study grows, with the constant liar only where several workers run at once. A named
     sampler is wrapped so that ``accurate_share`` of the trials keep all features and compress nothing
     (:class:`~paretoml.study._accurate.AccurateShare`); a sampler object is used as given.
+
+    Constraints need nothing here: each trial records its violations with ``Trial.set_constraint`` (the
+    ``constraints:<name>`` system attrs), and TPE and NSGA-II read them from the trials (c-TPE; NSGA-II's
+    constrained domination) to favour trials that meet them.
     """
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
