@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from paretoml.families._base import FitData, FittedModel, as_output
-from paretoml.families._boosted import BoostedTreeFamily, BoostedTreeModel
+from paretoml.families._base import Capability, FitData, FittedModel, as_output
+from paretoml.families._boosted import ONNX_OPTIONS, TREE_CAPABILITIES, BoostedTreeFamily, BoostedTreeModel, onnx_input
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -127,12 +127,20 @@ class LightGBMModel(BoostedTreeModel):
 
         return treelite.frontend.from_lightgbm(self.booster)
 
+    def onnx_model(self) -> Any:
+        from onnxmltools import convert_lightgbm
+
+        return convert_lightgbm(
+            self.booster, initial_types=onnx_input(self.booster.num_feature()), zipmap=False, **ONNX_OPTIONS
+        )
+
 
 class LightGBMFamily(BoostedTreeFamily):
     """Gradient-boosted trees with LightGBM, early-stopped on the validation split."""
 
     name = "lightgbm"
     model_class = LightGBMModel
+    capabilities = TREE_CAPABILITIES | {Capability.LIGHTGBM_TEXT}
 
     def train(self, data: FitData, params: dict[str, Any], rounds: int, patience: int | None) -> BoostedTreeModel:
         import lightgbm as lgb
