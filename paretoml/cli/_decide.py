@@ -39,6 +39,9 @@ def export(
     force: Annotated[
         bool, typer.Option("--force", help="Replace a previous paretoml predictor in OUT (other files stay).")
     ] = False,
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="Also write OUT/model.onnx (tree models; the onnx extra).")
+    ] = False,
     *,
     choice: PickOptions,
 ) -> None:
@@ -51,8 +54,11 @@ def export(
         if trial is None:
             chosen = choice.pick(result)
             trial = chosen.trial
-        folder = result.predictor(trial).save(out, overwrite=force)
+        predictor = result.predictor(trial)
+        folder = predictor.save(out, overwrite=force)
         write_model_card(model_card(result, trial, chosen), folder)
+        if onnx:
+            console.print(f"ONNX model written to {predictor.export_onnx(folder / 'model.onnx')}")
     console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
     if chosen is not None:
         console.print(str(chosen))

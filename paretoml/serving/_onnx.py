@@ -18,6 +18,7 @@ implementation.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["OnnxModel", "OnnxRuntime", "export_onnx", "onnx_unavailable"]
 
 _HINT = "pip install 'paretoml[onnx]'"
+_RECURSION = 20_000
 
 
 def onnx_unavailable() -> str | None:
@@ -63,7 +65,12 @@ def _convert(model: FittedModel) -> Any:
     get_family(model.family).require(Capability.ONNX, "ONNX conversion")
     for module in ("onnx", "onnxmltools", "onnxruntime"):
         require(module, "ONNX conversion")
-    return _native(model).onnx_model()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION))  # onnxmltools walks XGBoost trees recursively, and a
+    try:  # categorical split over many categories becomes a chain of one node per category
+        return _native(model).onnx_model()
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 class OnnxModel(FittedModel):
