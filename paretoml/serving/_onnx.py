@@ -18,13 +18,13 @@ implementation.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from paretoml.exceptions import UnsupportedError
 from paretoml.families import Capability, FittedModel, get_family
 from paretoml.serving._runtimes import BaseRuntime
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["OnnxModel", "OnnxRuntime", "export_onnx", "onnx_unavailable"]
 
 _HINT = "pip install 'paretoml[onnx]'"
-_RECURSION = 20_000
 
 
 def onnx_unavailable() -> str | None:
@@ -57,7 +56,8 @@ def _convert(model: FittedModel) -> Any:
     """``model`` (native, or in any runtime) as an ONNX ``ModelProto``.
 
     Raises:
-        UnsupportedError: When the model's family lacks :attr:`Capability.ONNX` (the CNN).
+        UnsupportedError: When the model's family lacks :attr:`Capability.ONNX` (the CNN), or onnxmltools
+            cannot convert the model (XGBoost categorical splits over very many categories).
         MissingDependencyError: When onnxmltools, onnx or onnxruntime is missing.
     """
     from paretoml._imports import require
@@ -65,12 +65,14 @@ def _convert(model: FittedModel) -> Any:
     get_family(model.family).require(Capability.ONNX, "ONNX conversion")
     for module in ("onnx", "onnxmltools", "onnxruntime"):
         require(module, "ONNX conversion")
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, _RECURSION))  # onnxmltools walks XGBoost trees recursively, and a
-    try:  # categorical split over many categories becomes a chain of one node per category
+    try:
         return _native(model).onnx_model()
-    finally:
-        sys.setrecursionlimit(limit)
+    except RecursionError:  # onnxmltools walks XGBoost trees recursively, one node per category
+        raise UnsupportedError(
+            f"ONNX conversion of this {model.family} model failed: onnxmltools turns a categorical split into "
+            "one node per category and runs out of recursion on high-cardinality categoricals. Serve it with "
+            "another runtime, or drop or bucket the high-cardinality column."
+        ) from None
 
 
 class OnnxModel(FittedModel):
