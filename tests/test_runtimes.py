@@ -91,3 +91,12 @@ def test_lleaves_rebuilds_a_tampered_cached_object(monkeypatch: pytest.MonkeyPat
     served = compiled(native, "lleaves")  # type: ignore[arg-type]
     X = np.zeros((1, 4))
     np.testing.assert_allclose(served.predict_one(X), native.predict_one(X), atol=TOLERANCE)  # type: ignore[attr-defined]
+
+
+def test_onnxruntime_serves_a_cross_entropy_distillation_student() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    soft = (X[:, 0] > 0) * 0.8 + 0.1
+    data = FitData(X[:200], soft[:200], X[200:], soft[200:], [], "binary", 2, 1, 0)
+    native = get_family("lightgbm").fit(data, {"n_estimators": 5, "objective": "cross_entropy"})
+    np.testing.assert_allclose(compiled(native, "onnxruntime").predict(X), native.predict(X), atol=TOLERANCE)

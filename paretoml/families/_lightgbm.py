@@ -154,7 +154,12 @@ class LightGBMModel(BoostedTreeModel):
         import lightgbm as lgb
         from onnxmltools import convert_lightgbm
 
-        booster = lgb.Booster(model_str=float32_thresholds(self.booster.model_to_string()))
+        text = float32_thresholds(self.booster.model_to_string())
+        # a distillation student's cross-entropy is the logistic link of binary with sigmoid 1, which
+        # onnxmltools knows (it rejects cross_entropy)
+        text = re.sub(r"^objective=(cross_entropy|xentropy)$", "objective=binary sigmoid:1", text, flags=re.M)
+        text = re.sub(r"^\[objective: (cross_entropy|xentropy)\]$", "[objective: binary]", text, flags=re.M)
+        booster = lgb.Booster(model_str=text)
         return convert_lightgbm(booster, initial_types=onnx_input(booster.num_feature()), zipmap=False, **ONNX_OPTIONS)
 
 
