@@ -6,25 +6,65 @@ For one fixed model per data set (100 trees, 31 leaves) this times, in one proce
   - LightGBM's scikit-learn wrapper ``predict_proba`` on a one-row DataFrame (pandas categoricals);
   - XGBoost: ``inplace_predict`` on an encoded row against the Predictor on a raw row;
 and, at batch sizes 1, 10, 100, 1,000, the Predictor on raw DataFrames against ``Booster.predict``
-on encoded arrays. Results: ``results/serving_path.{json,md}``. Run: ``python benchmarks/serving_path.py``.
+on encoded arrays; then each serving runtime (native, tl2cgen, onnxruntime, lleaves for LightGBM) side by
+side through the Predictor on one raw row and on 1,000 rows, with ratios to native.
+Results: ``results/serving_path.{json,md}``. Run: ``python benchmarks/serving_path.py [dataset ...] [--quick]``
+(``--quick``: 1/100 of the repeats, to check that the script runs).
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from _common import dataset, machine, time_calls, write_results
+from _common import dataset, machine, write_results
+from _common import time_calls as _time_calls
 
 from paretoml import Predictor
 from paretoml.families import get_family
+from paretoml.serving import RUNTIMES as REGISTERED
+from paretoml.serving import compiled
 from paretoml.trial import Problem
 
 DATASETS = ["breast_cancer", "orange_juice", "credit_default", "ames_housing", "nyc_flights"]
 BATCHES = [1, 10, 100, 1000]
+SERVING_RUNTIMES = ["native", "tl2cgen", "onnxruntime", "lleaves"]
+QUICK = "--quick" in sys.argv
+
+
+def time_calls(fn: Any, inputs: list[Any], repeats: int = 2000, warmup: int = 50) -> dict[str, float]:
+    """:func:`_common.time_calls`, with 1/100 of the repeats under ``--quick``."""
+    if QUICK:
+        repeats, warmup = max(5, repeats // 100), min(warmup, 5)
+    return _time_calls(fn, inputs, repeats=repeats, warmup=warmup)
+
+
+def runtimes(models: dict[str, Any], pre: Any, task: str, classes: Any, test: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each runtime through the Predictor on one raw row and on 1,000 raw rows, with ratios to native."""
+    rows = [test.iloc[[i]] for i in range(min(200, len(test)))]
+    batch = test.iloc[np.arange(1000) % len(test)].reset_index(drop=True)
+    out = []
+    for family, native in models.items():
+        base: dict[str, float] = {}
+        for runtime in SERVING_RUNTIMES:
+            spec = REGISTERED.get(runtime)
+            fits = spec is None or all(c in get_family(family).capabilities for c in spec.requires)
+            if spec is not None and (spec.unavailable() or not fits):
+                out.append(
+                    {"family": family, "runtime": runtime, "skipped": spec.unavailable() or "not for this family"}
+                )
+                continue
+            pred = Predictor(pre, compiled(native, runtime, n_threads=1), task=task, classes=classes).set_threads(1)
+            one = time_calls(pred.output, rows)["p50_us"]
+            many = time_calls(pred.output, [batch], repeats=60)["p50_us"]
+            base = base or {"one": one, "many": many}
+            out.append({"family": family, "runtime": runtime, "row_us": one, "row_ratio": one / base["one"],
+                        "batch_1000_us": many, "batch_1000_ratio": many / base["many"]})  # fmt: skip
+    return out
 
 
 def _sklearn_frame(X: pd.DataFrame) -> pd.DataFrame:
@@ -132,11 +172,13 @@ def bench(name: str) -> dict[str, object]:
         "predictor_dataframe": x_frame,
         "ratio_predictor_to_inplace": x_frame["p50_us"] / x_bare["p50_us"],
     }
+    out["runtimes"] = runtimes({"lightgbm": lgbm, "xgboost": xgbm}, pre, task, classes, test)
     return out
 
 
 def main() -> None:
-    results = [bench(name) for name in DATASETS]
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or DATASETS
+    results = [bench(name) for name in names]
     info = machine()
     lines = [
         f"# Serving path, single thread ({info['date']}, {info['cpu']}, {info['cpus']} CPUs)",
@@ -177,6 +219,20 @@ def main() -> None:
             ratio = "ratio" if key == "predictor" else f"{key}_ratio"
             cells = [f"{b[str(n)][f'{key}_us']:.0f} ({b[str(n)][ratio]:.2f}×)" for n in BATCHES]
             lines.append(f"| {r['dataset']} | {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Runtimes through the Predictor (raw DataFrame in): p50 µs on one row and on 1,000 rows, ratio to native",
+        "",
+        "| data set | family | runtime | 1 row | 1,000 rows |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        for e in r["runtimes"]:  # type: ignore[attr-defined]
+            if "skipped" in e:
+                lines.append(f"| {r['dataset']} | {e['family']} | {e['runtime']} | skipped: {e['skipped']} | |")
+                continue
+            lines.append(f"| {r['dataset']} | {e['family']} | {e['runtime']} | {e['row_us']:.1f} ({e['row_ratio']:.2f}×) "
+                         f"| {e['batch_1000_us']:.0f} ({e['batch_1000_ratio']:.2f}×) |")  # fmt: skip
     write_results("serving_path", {"machine": info, "results": results}, "\n".join(lines) + "\n")
 
 

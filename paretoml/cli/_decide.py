@@ -53,6 +53,9 @@ def export(
         bool, typer.Option("--force", help="Replace a previous paretoml predictor in OUT (other files stay).")
     ] = False,
     json: JsonOpt = False,
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="Also write OUT/model.onnx (tree models; the onnx extra).")
+    ] = False,
     *,
     choice: PickOptions,
 ) -> None:
@@ -65,12 +68,18 @@ def export(
         if trial is None:
             chosen = choice.pick(result)
             trial = chosen.trial
-        folder = result.predictor(trial).save(out, overwrite=force)
+        predictor = result.predictor(trial)
+        folder = predictor.save(out, overwrite=force)
         card, card_md = write_model_card(model_card(result, trial, chosen), folder)
+        onnx_path = predictor.export_onnx(folder / "model.onnx") if onnx else None
     if json:
         files = {"model_card_json": str(card), "model_card_md": str(card_md)}
+        if onnx_path is not None:
+            files["onnx"] = str(onnx_path)
         print_json({"trial": trial, "folder": str(folder), **files, "pick": pick_json(chosen) if chosen else None})
         return
+    if onnx_path is not None:
+        console.print(f"ONNX model written to {onnx_path}")
     console.print(f"exported trial {trial} to {folder} (load it with paretoml.load({str(folder)!r}))")
     if chosen is not None:
         console.print(str(chosen))

@@ -1,4 +1,5 @@
-"""The serving runtime as a searched setting: native, or a registered runtime (tl2cgen, tl2cgen-q).
+"""The serving runtime as a searched setting: native, or a registered runtime (tl2cgen, tl2cgen-q,
+onnxruntime, lleaves).
 
 The runtimes live in :mod:`paretoml.serving` (a saved predictor builds its runtime again on load);
 this compressor builds it at search time and checks it against the native model.
@@ -45,7 +46,7 @@ class Runtime(BaseCompressor):
             raise data.timeout_error(rounds)
         served = compiled(model, wanted, data.n_threads, timeout=left)
         if served is model:
-            ctx.attrs["runtime_skipped"] = f"{wanted} unavailable"
+            ctx.attrs["runtime_skipped"] = f"{wanted} unavailable: {get_runtime(wanted, ctx.family).unavailable()}"
             ctx.parts.append("runtime=native")
             return model
         reference = model.predict(data.X_valid)

@@ -32,6 +32,10 @@ class Capability(enum.Enum):
     NATIVE_BYTES = "native model bytes"
     #: :meth:`FittedModel.treelite_model` (a forest tl2cgen can compile).
     TREELITE = "a treelite model for compiling"
+    #: :meth:`FittedModel.onnx_model` (an ONNX tree ensemble, for ONNX Runtime and ONNX export).
+    ONNX = "conversion to ONNX"
+    #: :meth:`FittedModel.native_bytes` is a LightGBM text model (lleaves compiles it).
+    LIGHTGBM_TEXT = "a LightGBM text model"
     #: :meth:`BaseFamily.student_params`; ``fit`` learns soft labels in [0, 1] (or soft regression values).
     SOFT_LABELS = "soft-label (student) training"
     #: ``fit`` learns a teacher's logits from :attr:`FitData.soft_targets` (``kd_temperature``, ``kd_alpha``).
@@ -147,6 +151,11 @@ class FittedModel(abc.ABC):
     def treelite_model(self) -> Any:
         """The model as a ``treelite.Model``. :attr:`Capability.TREELITE`."""
         raise unsupported("the compiled runtime", self.family)
+
+    def onnx_model(self) -> Any:
+        """The model as an ONNX ``ModelProto`` reading one float32 input ``X`` of shape ``(n, p)``.
+        :attr:`Capability.ONNX`."""
+        raise unsupported("ONNX conversion", self.family)
 
     def pruned(self, fraction: float, data: FitData, epochs: int) -> tuple[FittedModel, dict[str, Any]]:
         """``fraction`` of each block's channels removed, then fine-tuned for ``epochs``, and the facts

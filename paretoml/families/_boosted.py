@@ -13,9 +13,21 @@ from typing import Any, ClassVar
 
 from paretoml.families._base import BaseFamily, Capability, FitData, FittedModel
 
-__all__ = ["BoostedTreeFamily", "BoostedTreeModel"]
+__all__ = ["ONNX_OPTIONS", "BoostedTreeFamily", "BoostedTreeModel", "onnx_input"]
 
-TREE_CAPABILITIES = frozenset({Capability.ROUNDS, Capability.NATIVE_BYTES, Capability.TREELITE, Capability.SOFT_LABELS})
+TREE_CAPABILITIES = frozenset(
+    {Capability.ROUNDS, Capability.NATIVE_BYTES, Capability.TREELITE, Capability.SOFT_LABELS, Capability.ONNX}
+)
+
+#: onnxmltools' converter options: opset 15 (its newest, ai.onnx.ml 3), probabilities as a plain tensor.
+ONNX_OPTIONS: dict[str, Any] = {"target_opset": 15}
+
+
+def onnx_input(n_features: int) -> list[tuple[str, Any]]:
+    """The ONNX graph's one input: ``X``, float32, shape ``(n, n_features)``."""
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    return [("X", FloatTensorType([None, n_features]))]
 
 
 class BoostedTreeModel(FittedModel):
@@ -61,6 +73,10 @@ class BoostedTreeModel(FittedModel):
     @abc.abstractmethod
     def treelite_model(self) -> Any:
         """The forest as a ``treelite.Model``."""
+
+    @abc.abstractmethod
+    def onnx_model(self) -> Any:
+        """The forest as an ONNX tree ensemble (onnxmltools' converter for the library)."""
 
 
 class BoostedTreeFamily(BaseFamily):

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from paretoml.families._base import FitData, FittedModel, as_output
-from paretoml.families._boosted import BoostedTreeFamily, BoostedTreeModel
+from paretoml.families._base import Capability, FitData, FittedModel, as_output
+from paretoml.families._boosted import ONNX_OPTIONS, TREE_CAPABILITIES, BoostedTreeFamily, BoostedTreeModel, onnx_input
 
 if TYPE_CHECKING:
     import lightgbm as lgb
 
-__all__ = ["LightGBMFamily", "LightGBMModel", "lightgbm_params"]
+__all__ = ["LightGBMFamily", "LightGBMModel", "float32_thresholds", "lightgbm_params"]
 
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 _PREDICT_NORMAL = 0
@@ -46,6 +46,28 @@ def lightgbm_params(task: str, n_classes: int, *, n_threads: int, seed: int, **p
     if task == "multiclass":
         out["num_class"] = n_classes
     return out
+
+
+def float32_thresholds(text: str) -> str:
+    """A LightGBM text model whose numerical thresholds ``t`` are the largest float32 not above ``t``.
+
+    The ONNX tree ensemble compares float32 values with float32 thresholds; for a float32 input ``x``,
+    ``x <= t`` exactly when ``x <= rounddown32(t)``, so the converted model splits every float32 row as
+    LightGBM does (rounding ``t`` to the nearest float32 instead would flip rows equal to it).
+    Categorical splits (``decision_type`` bit 0) keep their thresholds: indices into the category sets.
+    The header's ``tree_sizes`` (byte offsets, now stale) is dropped; LightGBM then reads trees in turn.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("threshold=") or i + 1 >= len(lines) or not lines[i + 1].startswith("decision_type="):
+            continue
+        kinds = [int(k) for k in lines[i + 1][len("decision_type=") :].split()]
+        values = np.array([float(v) for v in line[len("threshold=") :].split()], dtype=np.float64)
+        down = values.astype(np.float32)
+        down = np.where(down.astype(np.float64) > values, np.nextafter(down, np.float32(-np.inf)), down)
+        kept = [repr(float(v)) if k & 1 else repr(float(d)) for v, d, k in zip(values, down, kinds, strict=True)]
+        lines[i] = "threshold=" + " ".join(kept)
+    return "\n".join(line for line in lines if not line.startswith("tree_sizes="))  # byte sizes changed
 
 
 class _SingleRowPredictor:
@@ -127,12 +149,26 @@ class LightGBMModel(BoostedTreeModel):
 
         return treelite.frontend.from_lightgbm(self.booster)
 
+    def onnx_model(self) -> Any:
+        """The ONNX tree ensemble, its thresholds rounded down to float32 (see :func:`float32_thresholds`)."""
+        import lightgbm as lgb
+        from onnxmltools import convert_lightgbm
+
+        text = float32_thresholds(self.booster.model_to_string())
+        # a distillation student's cross-entropy is the logistic link of binary with sigmoid 1, which
+        # onnxmltools knows (it rejects cross_entropy)
+        text = re.sub(r"^objective=(cross_entropy|xentropy)$", "objective=binary sigmoid:1", text, flags=re.M)
+        text = re.sub(r"^\[objective: (cross_entropy|xentropy)\]$", "[objective: binary]", text, flags=re.M)
+        booster = lgb.Booster(model_str=text)
+        return convert_lightgbm(booster, initial_types=onnx_input(booster.num_feature()), zipmap=False, **ONNX_OPTIONS)
+
 
 class LightGBMFamily(BoostedTreeFamily):
     """Gradient-boosted trees with LightGBM, early-stopped on the validation split."""
 
     name = "lightgbm"
     model_class = LightGBMModel
+    capabilities = TREE_CAPABILITIES | {Capability.LIGHTGBM_TEXT}
 
     def train(self, data: FitData, params: dict[str, Any], rounds: int, patience: int | None) -> BoostedTreeModel:
         import lightgbm as lgb

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from paretoml.families._base import FitData, FittedModel, as_output
-from paretoml.families._boosted import BoostedTreeFamily, BoostedTreeModel
+from paretoml.families._boosted import ONNX_OPTIONS, BoostedTreeFamily, BoostedTreeModel, onnx_input
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -105,6 +105,11 @@ class XGBoostModel(BoostedTreeModel):
         import treelite
 
         return treelite.frontend.from_xgboost(self.booster)
+
+    def onnx_model(self) -> Any:
+        from onnxmltools import convert_xgboost
+
+        return convert_xgboost(self.booster, initial_types=onnx_input(self.booster.num_features()), **ONNX_OPTIONS)
 
 
 class XGBoostFamily(BoostedTreeFamily):

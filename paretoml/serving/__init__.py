@@ -1,5 +1,5 @@
 """Serving: the :class:`Predictor`, its saved form (manifest plus native model file) and the runtimes
-it may serve through (the tl2cgen compiled runtime is registered here).
+it may serve through (tl2cgen, onnxruntime and lleaves are registered here), and ONNX export.
 
 Importing this package imports no search code (no ``paretoml.compression``, ``paretoml.study``,
 optuna or shap); a model library loads when a model of its family is loaded.
@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from paretoml.serving._cache import cache_dir
 from paretoml.serving._compiled import (
     COMPILE_STATS,
     CompiledModel,
     Tl2cgenRuntime,
-    cache_dir,
     compile_model,
     compiler_available,
 )
+from paretoml.serving._lleaves import LleavesModel, LleavesRuntime, lleaves_unavailable
+from paretoml.serving._onnx import OnnxModel, OnnxRuntime, export_onnx, onnx_unavailable
 from paretoml.serving._predictor import Predictor, load
 from paretoml.serving._runtimes import RUNTIMES, BaseRuntime, compiled, register_runtime
 
@@ -38,18 +40,27 @@ __all__ = [
     "RUNTIMES",
     "BaseRuntime",
     "CompiledModel",
+    "LleavesModel",
+    "LleavesRuntime",
+    "OnnxModel",
+    "OnnxRuntime",
     "Predictor",
     "Tl2cgenRuntime",
     "cache_dir",
     "compile_model",
     "compiled",
     "compiler_available",
+    "export_onnx",
+    "lleaves_unavailable",
     "load",
+    "onnx_unavailable",
     "register_runtime",
 ]
 
 register_runtime(Tl2cgenRuntime(quantize=False))
 register_runtime(Tl2cgenRuntime(quantize=True))
+register_runtime(OnnxRuntime())
+register_runtime(LleavesRuntime())
 
 
 def __getattr__(name: str) -> Any:

@@ -2,14 +2,9 @@
 
 Single rows go straight to the library's generated ``predict`` function through ctypes (a few µs);
 batches go through ``tl2cgen.Predictor`` (multi-threaded). Quantization (``tl2cgen-q``) replaces float
-threshold comparisons with integer ones. Libraries are cached by content hash under
-``$PARETOML_CACHE`` (default ``~/.cache/paretoml``), so an identical model is compiled once.
-
-A cached library is loaded only when paretoml built it: each build writes a sidecar
-``<key>.so.sha256`` (atomically, after the library) holding the library's sha256, which is checked
-before ``ctypes`` loads it; a library without a matching sidecar is rebuilt. A cache folder that another
-user could write to (not owned by this user, or group/other-writable) is not used: libraries are then
-built into a private temporary folder, with a warning.
+threshold comparisons with integer ones. Libraries are kept in the verified cache of
+:mod:`paretoml.serving._cache` (``$PARETOML_CACHE/tl2cgen``): a library is loaded only when its sha256
+sidecar, written by paretoml when it built it, matches.
 
 A saved predictor never ships the compiled library: it stores the native model, and loading compiles
 it again (or takes it from the cache). No shared library from a model directory is ever loaded.
@@ -41,9 +36,10 @@ import numpy as np
 from paretoml.exceptions import ModelFileError, TrialTimeoutError
 from paretoml.families import Capability, FittedModel
 from paretoml.families._base import as_output
+from paretoml.serving._cache import artefact_dir, publish, verified
 from paretoml.serving._runtimes import BaseRuntime
 
-__all__ = ["COMPILE_STATS", "CompiledModel", "Tl2cgenRuntime", "cache_dir", "compile_model", "compiler_available"]
+__all__ = ["COMPILE_STATS", "CompiledModel", "Tl2cgenRuntime", "compile_model", "compiler_available"]
 
 _FLAGS = ("-O1",)
 _TREES_PER_UNIT = 25
@@ -51,68 +47,6 @@ _MAX_COMPILE_SECONDS = 600.0
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 COMPILE_STATS = {"compiled": 0, "cache_hits": 0}
 _log = logging.getLogger("paretoml")
-
-
-def cache_dir() -> Path:
-    """Where compiled libraries are kept (``$PARETOML_CACHE/tl2cgen``)."""
-    return Path(os.environ.get("PARETOML_CACHE", Path.home() / ".cache" / "paretoml")) / "tl2cgen"
-
-
-def _unsafe(folder: Path) -> str | None:
-    """Why another user could plant a library in ``folder`` (or its parent), or None."""
-    for path in (folder.parent, folder):
-        try:
-            st = path.lstat()
-        except FileNotFoundError:
-            continue
-        if not os.path.isdir(path) or path.is_symlink():
-            return f"{path} is not a folder"
-        if hasattr(os, "getuid") and st.st_uid != os.getuid():
-            return f"{path} is owned by another user (uid {st.st_uid})"
-        if st.st_mode & 0o022:
-            return f"{path} is writable by group or others (mode {oct(st.st_mode & 0o777)})"
-    return None
-
-
-@functools.cache
-def _private_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="paretoml-tl2cgen-"))
-
-
-def _library_dir() -> Path:
-    """:func:`cache_dir`, created private (0700) if missing; a private temporary folder, with a warning,
-    when the cache folder is not safe to load libraries from."""
-    folder = cache_dir()
-    reason = _unsafe(folder)
-    if reason is None:
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            reason = _unsafe(folder)
-        except OSError as exc:
-            reason = f"it cannot be created ({exc})"
-    if reason is None:
-        return folder
-    warnings.warn(
-        f"not using the compiled-model cache {folder}: {reason}, so another user could plant a library "
-        f"there. Building into {_private_dir()} instead; fix with `chmod go-w` on it or set PARETOML_CACHE.",
-        stacklevel=3,
-    )
-    return _private_dir()
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _verified(library: Path) -> bool:
-    """Whether ``library`` is one paretoml built: a regular file whose sha256 its sidecar records."""
-    sidecar = library.with_name(library.name + ".sha256")
-    try:
-        if library.is_symlink() or not library.is_file() or sidecar.is_symlink():
-            return False
-        return sidecar.read_text().strip() == _digest(library)
-    except OSError:
-        return False
 
 
 def _toolchain() -> str:
@@ -196,8 +130,8 @@ def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None =
     key = hashlib.sha256(
         model.native_bytes() + f"|q={int(quantize)}|{tl2cgen.__version__}|{_toolchain()}|{_FLAGS}".encode()
     ).hexdigest()[:32]
-    target = _library_dir() / f"{key}.so"
-    if _verified(target):
+    target = artefact_dir("tl2cgen") / f"{key}.so"
+    if verified(target):
         COMPILE_STATS["cache_hits"] += 1
         return target
     limit = _MAX_COMPILE_SECONDS if timeout is None else max(timeout, 0.0)
@@ -230,11 +164,7 @@ def compile_model(model: FittedModel, *, quantize: bool, timeout: float | None =
             ) from exc
         if done.returncode != 0:
             raise RuntimeError(f"the C compiler failed: {done.stderr.decode(errors='replace')[-2000:]}")
-        digest = _digest(partial)
-        os.replace(partial, target)  # whole or absent, even with concurrent workers
-        sidecar = Path(tmp) / "sha256"
-        sidecar.write_text(digest)
-        os.replace(sidecar, target.with_name(target.name + ".sha256"))  # after the library it vouches for
+        publish(partial, target)
     COMPILE_STATS["compiled"] += 1
     if announce:
         _log.warning(f"compiled the model in {time.perf_counter() - started:.1f} s (cached in {target.parent}).")
@@ -258,7 +188,7 @@ class CompiledModel(FittedModel):
         self.task = native.task
         self.quantize = quantize
         self.library = library
-        if not _verified(library):  # the one place a library is loaded: only one paretoml built
+        if not verified(library):  # the one place a library is loaded: only one paretoml built
             raise ModelFileError(
                 f"{library} is not a library paretoml built (no sidecar with its sha256, or a different one); "
                 "it was not loaded. Delete it; paretoml rebuilds it."

@@ -282,6 +282,16 @@ class Predictor:
         with tempfile.TemporaryDirectory() as tmp:
             return write_zip(self.save(Path(tmp) / "predictor"), file)
 
+    def export_onnx(self, path: str | Path) -> Path:
+        """Write the model as an ONNX file (tree families); see :func:`paretoml.serving.export_onnx`.
+
+        Returns:
+            The file written.
+        """
+        from paretoml.serving._onnx import export_onnx
+
+        return export_onnx(self, path)
+
     @classmethod
     def load(
         cls, path: str | Path, *, runtime: str | None = None, compile_timeout: float = COMPILE_TIMEOUT
