@@ -10,7 +10,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,compile,serve,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,compile,serve,mlflow,dev]"
 	touch $(STAMP)
 
 demo: setup

@@ -8,7 +8,8 @@ from types import ModuleType
 from paretoml.exceptions import MissingDependencyError
 
 _EXTRA_OF = {"torch": "cnn", "optuna_dashboard": "dashboard", "psycopg": "postgres", "matplotlib": "report",
-            "starlette": "serve", "uvicorn": "serve"}  # fmt: skip
+            "starlette": "serve", "uvicorn": "serve", "mlflow": "mlflow", "mlflow.models": "mlflow",
+            "mlflow.pyfunc": "mlflow", "optuna_integration.mlflow": "mlflow"}  # fmt: skip
 
 
 def require(module: str, feature: str) -> ModuleType:
