@@ -78,15 +78,18 @@ def _first_cells(X: pd.DataFrame) -> tuple[list[Any], list[int], list[int]] | No
     A NumPy block stays as it is (indexed ``[place, 0]`` later, no per-block view), a string array is
     read through its NumPy backing, other arrays as stored (2-D ones cut to their first row).
     """
-    layout = _blocks(X)
-    if layout is None:
+    try:
+        mgr = X._mgr
+        firsts = [
+            v if type(v := b.values) is np.ndarray
+            else v._ndarray if type(v) in _PLAIN_ARRAYS
+            else v[:, 0] if v.ndim == 2
+            else v
+            for b in mgr.blocks
+        ]  # fmt: skip
+        return firsts, mgr.blknos.tolist(), mgr.blklocs.tolist()
+    except AttributeError:
         return None
-    values, blocks, places = layout
-    firsts = [
-        v if type(v) is np.ndarray else v._ndarray if type(v) in _PLAIN_ARRAYS else v[:, 0] if v.ndim == 2 else v
-        for v in values
-    ]
-    return firsts, blocks, places
 
 
 def first_row(X: pd.DataFrame, positions: Sequence[int]) -> list[Any]:
@@ -278,7 +281,7 @@ class Preprocessor:
                     v = firsts[blocks[i]]
                     value = v[places[i], 0] if v.ndim == 2 else v[places[i]]
                     row.append(float(value) if m is None else m.get(value, _NAN))
-                return np.array(row, dtype=np.float64).reshape(1, -1)
+                return np.array([row], dtype=np.float64)
             except (TypeError, ValueError):
                 pass  # None, pd.NA, a bad string: transform_row's general path handles and reports these
         return self.transform_row(first_row(X, positions))
