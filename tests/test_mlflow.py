@@ -74,6 +74,7 @@ def test_pyfunc_round_trip_in_a_fresh_process(mixed_frame: pd.DataFrame, trackin
     fresh = pd.read_csv(tmp_path / "X.csv")
     assert out["labels"] == pred.predict(fresh).tolist()
     assert out["columns"] == [str(c) for c in pred.classes_]
+    assert "paretoml.serving._predictor" in out["modules"]  # served by paretoml's own loader
     np.testing.assert_array_equal(np.asarray(out["proba"]), pred.predict_proba(fresh))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretoml.data._preprocess import Preprocessor, column_arrays, first_row
+from paretoml.data._preprocess import Preprocessor, column_arrays
 from paretoml.exceptions import ColumnMismatchError, ConfigError, DataError
 from paretoml.families import FittedModel
 from paretoml.serving._loading import COMPILE_TIMEOUT, load_parts
@@ -185,9 +185,6 @@ class Predictor:
             seen_positions = self.preprocessor.positions_in(columns)
         self._seen = (index, columns, seen_positions)
         return seen_positions
-
-    def _row_of_frame(self, X: pd.DataFrame) -> list[Any]:
-        return first_row(X, self._positions(X))
 
     def _flatten_images(self, arr: np.ndarray) -> np.ndarray:
         """Image arrays as one row of pixels per image; other arrays unchanged."""
