@@ -10,7 +10,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,compile,serve,onnx,lleaves,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cnn,dashboard,postgres,report,compile,serve,onnx,lleaves,mlflow,dev]"
 	touch $(STAMP)
 
 demo: setup
@@ -26,7 +26,7 @@ lint: setup
 
 # The API reference, generated from the docstrings (not committed). A pdoc warning (an annotation it cannot
 # resolve, a broken reference) fails the build.
-DOC_MODULES := paretoml paretoml.sklearn paretoml.serving paretoml.trial paretoml.families paretoml.compression \
+DOC_MODULES := paretoml paretoml.sklearn paretoml.mlflow paretoml.serving paretoml.trial paretoml.families paretoml.compression \
 	paretoml.pareto paretoml.measure paretoml.report paretoml.objectives paretoml.exceptions paretoml.features \
 	paretoml.spaces paretoml.data paretoml.study
 

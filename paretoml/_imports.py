@@ -9,7 +9,8 @@ from paretoml.exceptions import MissingDependencyError
 
 _EXTRA_OF = {"torch": "cnn", "optuna_dashboard": "dashboard", "psycopg": "postgres", "matplotlib": "report",
             "starlette": "serve", "uvicorn": "serve", "onnx": "onnx", "onnxmltools": "onnx", "onnxruntime": "onnx",
-            "lleaves": "lleaves"}  # fmt: skip
+            "lleaves": "lleaves", "mlflow": "mlflow", "mlflow.models": "mlflow", "mlflow.pyfunc": "mlflow",
+            "optuna_integration.mlflow": "mlflow"}  # fmt: skip
 
 
 def require(module: str, feature: str) -> ModuleType:

@@ -44,7 +44,7 @@ def test_latency_breakdown_adds_up(stored: Path) -> None:
     assert b.preprocess_us > 0 and b.model_us > 0
     assert b.total_us >= 0.5 * (b.preprocess_us + b.model_us)  # stages are parts of the whole call
     names = [name for name, _, _ in b.profile]
-    assert any(n.startswith("output (") for n in names) and any("transform_row" in n for n in names)
+    assert any(n.startswith("output (") for n in names) and any("transform_first_row" in n for n in names)
 
 
 def test_model_card_and_export(stored: Path, tmp_path: Path) -> None:

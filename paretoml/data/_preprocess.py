@@ -22,12 +22,14 @@ from pandas.api import types as ptypes
 
 from paretoml.exceptions import ColumnMismatchError, DataError
 
-__all__ = ["FeatureSpec", "Preprocessor", "column_arrays"]
+__all__ = ["FeatureSpec", "Preprocessor", "column_arrays", "first_row"]
 
 Kind = Literal["num", "cat", "dt"]
 _ID_LIKE_MIN_UNIQUE = 50
 _ID_LIKE_RATIO = 0.9
 _NAN = math.nan
+# pandas arrays whose items are their NumPy backing's items (indexing the backing skips ~0.5 µs of pandas)
+_PLAIN_ARRAYS = frozenset({pd.arrays.StringArray, pd.arrays.NumpyExtensionArray})
 _DICT_LOOKUP_MAX_ROWS = 256  # below this, per-value dict look-ups beat Index.get_indexer (~80 µs set-up)
 
 
@@ -36,22 +38,71 @@ def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _blocks(X: pd.DataFrame) -> tuple[list[Any], list[int], list[int]] | None:
+    """The frame's storage: each pandas block's values, and per column its block and place in it.
+
+    Reading columns through the blocks costs one Python step per block plus a list look-up per column;
+    ``DataFrame._get_column_array`` costs ~1 µs a column (NumPy scalar indexing in pandas), which on a
+    73-column row was most of the serving time. None where pandas lays frames out otherwise.
+    """
+    try:
+        mgr = X._mgr
+        return [b.values for b in mgr.blocks], mgr.blknos.tolist(), mgr.blklocs.tolist()
+    except AttributeError:
+        return None
+
+
 def column_arrays(X: pd.DataFrame, positions: Sequence[int]) -> list[Any]:
     """The columns of ``X`` at ``positions`` as arrays, without building a Series per column.
 
     A frame of one dtype (one pandas block) is read with a single ``to_numpy()``; otherwise columns come
-    from ``DataFrame._get_column_array`` (about 1 µs a column) where pandas has it, else ``iloc``.
+    straight from pandas' blocks (NumPy or extension arrays, as stored), else through ``iloc``.
     """
     if getattr(getattr(X, "_mgr", None), "is_single_block", False):
         matrix = X.to_numpy()
         return [matrix[:, i] for i in positions]
-    get = getattr(X, "_get_column_array", None)
-    if get is not None:
-        try:
-            return [get(i) for i in positions]
-        except (IndexError, TypeError):
-            pass
-    return [X.iloc[:, i].array for i in positions]
+    layout = _blocks(X)
+    if layout is None:
+        return [X.iloc[:, i].array for i in positions]
+    values, blocks, places = layout
+    out = []
+    for i in positions:
+        v = values[blocks[i]]
+        out.append(v if v.ndim == 1 else v[places[i]])
+    return out
+
+
+def _first_cells(X: pd.DataFrame) -> tuple[list[Any], list[int], list[int]] | None:
+    """Per pandas block, what holds its first-row values; with each column's block and place.
+
+    A NumPy block stays as it is (indexed ``[place, 0]`` later, no per-block view), a string array is
+    read through its NumPy backing, other arrays as stored (2-D ones cut to their first row).
+    """
+    try:
+        mgr = X._mgr
+        firsts = [
+            v if type(v := b.values) is np.ndarray
+            else v._ndarray if type(v) in _PLAIN_ARRAYS
+            else v[:, 0] if v.ndim == 2
+            else v
+            for b in mgr.blocks
+        ]  # fmt: skip
+        return firsts, mgr.blknos.tolist(), mgr.blklocs.tolist()
+    except AttributeError:
+        return None
+
+
+def first_row(X: pd.DataFrame, positions: Sequence[int]) -> list[Any]:
+    """The first row's values of the columns of ``X`` at ``positions``: ``column_arrays(X, positions)[j][0]``."""
+    cells = _first_cells(X)
+    if cells is None:
+        return [a[0] for a in column_arrays(X, positions)]
+    firsts, blocks, places = cells
+    out = []
+    for i in positions:
+        v = firsts[blocks[i]]
+        out.append(v[places[i], 0] if v.ndim == 2 else v[places[i]])
+    return out
 
 
 @dataclass(frozen=True)
@@ -207,6 +258,33 @@ class Preprocessor:
             except (TypeError, ValueError):
                 pass  # None, pd.NA, a bad string: the vectorised path handles and reports these
         return self.transform_arrays([np.array([v], dtype=object) for v in values], 1)
+
+    def transform_first_row(self, X: pd.DataFrame, positions: Sequence[int]) -> np.ndarray:
+        """Encode the first row of ``X``: ``transform_row(first_row(X, positions))``, in one pass.
+
+        The one-row DataFrame path of serving: each value is read from its pandas block and encoded
+        at once, with the same expression as :meth:`transform_row` (so the same bits).
+
+        Args:
+            X: Raw rows (only the first is read).
+            positions: Where each feature column sits in ``X.columns``, in feature order.
+
+        Returns:
+            A float64 array of shape ``(1, len(features))``.
+        """
+        cells = _first_cells(X) if self._row_fast else None
+        if cells is not None:
+            firsts, blocks, places = cells
+            row = []
+            try:
+                for i, m in zip(positions, self._maps, strict=True):
+                    v = firsts[blocks[i]]
+                    value = v[places[i], 0] if v.ndim == 2 else v[places[i]]
+                    row.append(float(value) if m is None else m.get(value, _NAN))
+                return np.array([row], dtype=np.float64)
+            except (TypeError, ValueError):
+                pass  # None, pd.NA, a bad string: transform_row's general path handles and reports these
+        return self.transform_row(first_row(X, positions))
 
     def _encode_column(self, spec: FeatureSpec, index: pd.Index | None, values: Any) -> np.ndarray:
         if spec.kind == "num" and isinstance(values, np.ndarray) and values.dtype.kind in "biuf":

@@ -103,13 +103,13 @@ def latency_breakdown(predictor: "Predictor", rows: list[pd.DataFrame], repeats:
     lists the functions where time goes (the profiler adds its own overhead to Python functions).
     """
     pre, model = predictor.preprocessor, predictor.model
-    encoded = [pre.transform_row(predictor._row_of_frame(r)) for r in rows]
+    encoded = [pre.transform_first_row(r, predictor._positions(r)) for r in rows]
     serve = predictor.output
 
     def median_us(fn: Any, inputs: list[Any]) -> float:
         return float(np.median(time_calls(fn, inputs, repeats, warmup=20)) * 1e3)
 
-    preprocess = median_us(lambda r: pre.transform_row(predictor._row_of_frame(r)), rows)
+    preprocess = median_us(lambda r: pre.transform_first_row(r, predictor._positions(r)), rows)
     model_us = median_us(model.predict_one, encoded)
     total = median_us(serve, rows)
     profiler = cProfile.Profile()

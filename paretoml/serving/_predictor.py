@@ -67,7 +67,8 @@ class Predictor:
         self._n_inputs = len(inputs)
         # where each feature sits in a full-width array (all training columns), computed once
         self._input_positions = [inputs.index(n) for n in self._names] if set(self._names) <= set(inputs) else []
-        self._seen: tuple[list[Any], list[int]] = ([], [])  # last input's columns and feature positions
+        # the last input's columns (the Index object, as a list) and the feature positions within them
+        self._seen: tuple[Any, list[Any], list[int]] = (None, [], [])
         self.image_shape = None if image_shape is None else tuple(int(d) for d in image_shape)
         # numeric features only: a numeric array needs no encoding beyond a float cast
         self._all_numeric = all(f.kind == "num" for f in preprocessor.features)
@@ -128,7 +129,7 @@ class Predictor:
     def _raw(self, X: Any) -> np.ndarray:
         if isinstance(X, pd.DataFrame):  # first: the batch path users time
             if len(X) == 1:
-                return self.model.predict_one(self.preprocessor.transform_row(self._row_of_frame(X)))
+                return self.model.predict_one(self.preprocessor.transform_first_row(X, self._positions(X)))
             encoded = self.preprocessor.transform_arrays(column_arrays(X, self._positions(X)), len(X))
             return self._batch(encoded)
         if isinstance(X, (Mapping, pd.Series)):
@@ -175,15 +176,15 @@ class Predictor:
         return self.model.predict(encoded)
 
     def _positions(self, X: pd.DataFrame) -> list[int]:
-        columns = X.columns.tolist()
-        seen_columns, seen_positions = self._seen  # one tuple: safe when threads share the predictor
+        seen_index, seen_columns, seen_positions = self._seen  # one tuple: safe when threads share the predictor
+        index = X.columns
+        if index is seen_index:  # an Index is immutable: rows cut from one frame share it
+            return seen_positions
+        columns = index.tolist()
         if columns != seen_columns:
             seen_positions = self.preprocessor.positions_in(columns)
-            self._seen = (columns, seen_positions)
+        self._seen = (index, columns, seen_positions)
         return seen_positions
-
-    def _row_of_frame(self, X: pd.DataFrame) -> list[Any]:
-        return [a[0] for a in column_arrays(X, self._positions(X))]
 
     def _flatten_images(self, arr: np.ndarray) -> np.ndarray:
         """Image arrays as one row of pixels per image; other arrays unchanged."""
