@@ -89,7 +89,7 @@ def test_model_card_units_and_rounding(stored: Path, tmp_path: Path) -> None:
     card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
     assert re.search(r"validation \d\.\d{4} ±\d\.\d{4} \(1 standard error\), test \d\.\d{4}", card), card
     assert re.search(r"p50 [\d,.]+ µs, p95 [\d,.]+ µs", card) and re.search(r"batch [\d,]+ rows/s", card), card
-    assert re.search(r"Size: [\d,.]+ KB; \d+ trees", card), card
+    assert re.search(r"Size: [\d,.]+ KB on disk, (?:[\d,.]+ KB|-) in memory when loaded; \d+ trees", card), card
 
 
 def test_formats() -> None:
