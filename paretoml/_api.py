@@ -35,7 +35,7 @@ from paretoml.study import (
 )
 from paretoml.study._attrs import spent
 from paretoml.study._recovery import fail_dead_trials
-from paretoml.study._storage import GRACE_SECONDS
+from paretoml.study._storage import GRACE_SECONDS, checkpoint
 
 __all__ = ["optimize"]
 
@@ -233,6 +233,7 @@ def optimize(
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
         refit_front(result, plan.seconds, deadline=deadline)
         result.spent = spent(study, earlier, started, setup_seconds, trials_done)
+        checkpoint(study._storage)  # a SQLite file is whole again: the user may copy or move it
     if settings.constraints and len(result.front) == 0 and len(result.completed_trials()):
         warnings.warn(result.infeasible_summary(), UserWarning, stacklevel=2)
     completed = int((result.trials.state == "COMPLETE").sum()) if len(result.trials) else 0

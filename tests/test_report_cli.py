@@ -113,7 +113,7 @@ def test_pick_options_are_one_block(stored: Path) -> None:
             {
                 o
                 for o in re.findall(r"--[a-z0-9-]+", text)
-                if o not in ("--help", "--trial", "--study", "--artifacts", "--force", "--json")
+                if o not in ("--help", "--trial", "--study", "--artifacts", "--force", "--json", "--onnx")
             }
         )
     assert options[0] == options[1] == options[2] == {

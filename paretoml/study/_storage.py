@@ -27,6 +27,7 @@ __all__ = [
     "artifact_dir_for",
     "check_artifact_dir",
     "check_storage",
+    "checkpoint",
     "make_sampler",
     "open_existing_storage",
     "open_storage",
@@ -174,6 +175,19 @@ def _fast_sqlite(engine: sqlalchemy.engine.Engine) -> None:
 
     sqlalchemy.event.listen(engine, "connect", on_connect)
     engine.dispose()  # connections made while creating the schema reconnect with the settings
+
+
+def checkpoint(storage: BaseStorage | None) -> None:
+    """Fold a SQLite storage's write-ahead log into the database file (other storages: nothing to do).
+
+    Closing the pooled connections lets SQLite checkpoint the log and remove it, so the ``.db`` file
+    alone holds the whole study again: a user may copy or move it after ``optimize`` returns. Later reads
+    simply reconnect.
+    """
+    backend = getattr(storage, "_backend", storage)  # Optuna wraps an RDBStorage in a cache
+    engine = getattr(backend, "engine", None)
+    if isinstance(backend, RDBStorage) and engine is not None and engine.url.get_backend_name() == "sqlite":
+        engine.dispose()
 
 
 @contextlib.contextmanager
