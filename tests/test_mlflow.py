@@ -39,7 +39,8 @@ def _predictor(frame: pd.DataFrame) -> tuple[Predictor, pd.DataFrame]:
 
 
 @pytest.fixture
-def tracking(tmp_path: Path) -> str:
+def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is ./mlruns: keep it out of the checkout
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     yield uri
