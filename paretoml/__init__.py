@@ -32,8 +32,9 @@ from paretoml.exceptions import (
 if TYPE_CHECKING:
     from paretoml._api import optimize
     from paretoml._budget import Budget, BudgetSpent
+    from paretoml._load_study import load_study
     from paretoml._pick import PRESETS, Pick, pick_front
-    from paretoml._result import Result, load_study
+    from paretoml._result import Result
     from paretoml.measure import Hardware
     from paretoml.serving import Predictor, load
 
@@ -46,7 +47,7 @@ _LAZY = {
     "Pick": "paretoml._pick",
     "pick_front": "paretoml._pick",
     "Result": "paretoml._result",
-    "load_study": "paretoml._result",
+    "load_study": "paretoml._load_study",
     "Hardware": "paretoml.measure",
     "Predictor": "paretoml.serving",
     "load": "paretoml.serving",

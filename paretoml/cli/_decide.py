@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from paretoml._result import load_study
+from paretoml._load_study import load_study
 from paretoml.cli._common import (
     ArtifactsOpt,
     JsonOpt,

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from paretoml._api import optimize
 from paretoml._budget import parse_budget
+from paretoml._load_study import load_study
 from paretoml._pick_text import fmt_kb, fmt_metric, fmt_us, fmt_value
-from paretoml._result import Result, load_study
+from paretoml._result import Result
 from paretoml._studyfile import StudyFile, load_data, read_study_file
 from paretoml.cli._common import ArtifactsOpt, JsonOpt, StorageArg, StudyOpt, console, print_json, reported_errors
 from paretoml.exceptions import ConfigError
