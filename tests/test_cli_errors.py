@@ -100,3 +100,17 @@ def test_front_on_a_folder_or_a_journal_without_a_study(tmp_path: Path, name: st
     out = runner.invoke(app, ["front", str(target)])
     assert out.exit_code == 2 and match in _one_error(out.output), out.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing created beside it
+
+
+def test_name_number_options_parse_and_refuse_with_the_option_named() -> None:
+    from paretoml.cli._common import parse_assignments
+    from paretoml.exceptions import ConfigError
+
+    assert parse_assignments(["latency_p95_ms=1.5", " size_kb =256"], "--constraint", "x=1") == {
+        "latency_p95_ms": 1.5,
+        "size_kb": 256.0,
+    }
+    assert parse_assignments(None, "--limit", "x=1") == {}
+    for bad in ("size_kb", "size_kb=big"):
+        with pytest.raises(ConfigError, match=r"`--limit` must be NAME=NUMBER, e\.g\. max_memory_kb=512"):
+            parse_assignments([bad], "--limit", "max_memory_kb=512")

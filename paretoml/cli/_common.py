@@ -30,6 +30,7 @@ __all__ = [
     "StudyOpt",
     "console",
     "err_console",
+    "parse_assignments",
     "pick_json",
     "print_json",
     "reported_errors",
@@ -97,6 +98,24 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(code=2) from exc
 
 
+def parse_assignments(items: list[str] | None, option: str, example: str) -> dict[str, float]:
+    """Repeated ``NAME=NUMBER`` CLI values (``--limit``, ``--constraint``) as ``{name: number}``.
+
+    Raises:
+        ConfigError: For an item that is not NAME=NUMBER, naming ``option`` and an ``example``.
+    """
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, number = item.partition("=")
+        try:
+            out[name.strip()] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"`{option}` must be NAME=NUMBER, e.g. {example}; got {item!r}.") from None
+    return out
+
+
 @dataclass(frozen=True)
 class PickOptions:
     """The command-line form of :meth:`paretoml.Result.pick`'s arguments (one block, shared by commands)."""
@@ -142,14 +161,7 @@ class PickOptions:
             )
             if value is not None
         }
-        for item in self.limit or []:
-            key, sep, value = item.partition("=")
-            try:
-                limits[key.strip()] = float(value)
-            except ValueError:
-                sep = ""
-            if not sep:
-                raise ConfigError(f"`--limit` must be KEY=NUMBER, e.g. max_memory_kb=512; got {item!r}.") from None
+        limits.update(parse_assignments(self.limit, "--limit", "max_memory_kb=512"))
         return result.pick(weights=parsed, limits=limits or None, method=self.method, preset=self.preset, on=self.on)
 
 

@@ -18,8 +18,16 @@ from paretoml._load_study import load_study
 from paretoml._pick_text import fmt_kb, fmt_metric, fmt_us, fmt_value
 from paretoml._result import Result
 from paretoml._studyfile import StudyFile, load_data, read_study_file
-from paretoml.cli._common import ArtifactsOpt, JsonOpt, StorageArg, StudyOpt, console, print_json, reported_errors
-from paretoml.exceptions import ConfigError
+from paretoml.cli._common import (
+    ArtifactsOpt,
+    JsonOpt,
+    StorageArg,
+    StudyOpt,
+    console,
+    parse_assignments,
+    print_json,
+    reported_errors,
+)
 from paretoml.study._storage import open_existing_storage
 
 __all__ = ["front", "front_json", "front_summary", "front_table", "ranking_table", "run", "worker"]
@@ -127,24 +135,6 @@ ObjectivesOpt = Annotated[
 ]
 
 
-def parse_constraints(given: list[str] | None) -> dict[str, float]:
-    """``["latency_p95_ms=1.0", ...]`` as ``{"latency_p95_ms": 1.0}``.
-
-    Raises:
-        ConfigError: For an item that is not NAME=NUMBER.
-    """
-    out: dict[str, float] = {}
-    for item in given or []:
-        name, sep, bound = item.partition("=")
-        try:
-            out[name.strip()] = float(bound)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise ConfigError(f"`--constraint` must be NAME=NUMBER, e.g. latency_p95_ms=1.0; got {item!r}.") from None
-    return out
-
-
 def _study_settings(
     study_file: Path,
     storage: str | None,
@@ -160,7 +150,8 @@ def _study_settings(
     if study_name:
         kwargs["study_name"] = study_name
     if constraints:
-        kwargs["constraints"] = {**(kwargs.get("constraints") or {}), **parse_constraints(constraints)}
+        given = parse_assignments(constraints, "--constraint", "latency_p95_ms=1.0")
+        kwargs["constraints"] = {**(kwargs.get("constraints") or {}), **given}
     if objectives:
         kwargs["objectives"] = [name.strip() for name in objectives.split(",")]
     return spec, file_budget, kwargs
