@@ -20,12 +20,11 @@ import pandas as pd
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
+from _predictors import fitted_predictor  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from paretoml import Predictor  # noqa: E402
-from paretoml.data import Preprocessor, intake, make_splits  # noqa: E402
-from paretoml.families import FitData, get_family  # noqa: E402
 
 _CHILD = r"""
 import json, sys, ctypes, faulthandler
@@ -64,15 +63,8 @@ def _frame() -> pd.DataFrame:
 
 
 def _predictor(family: str) -> Predictor:
-    ds = intake(_frame(), target="label")
-    sp = make_splits(ds, seed=0)
-    pre = Preprocessor.fit(sp.train.X)
-    data = FitData(
-        pre.transform_frame(sp.train.X), sp.train.y, pre.transform_frame(sp.valid.X), sp.valid.y,
-        pre.cat_indices, ds.task, len(ds.classes), 1, 0,
-    )  # fmt: skip
     params = {"n_estimators": 4, "num_leaves": 4} if family == "lightgbm" else {"n_estimators": 4, "max_depth": 2}
-    return Predictor(pre, get_family(family).fit(data, params), task=ds.task, classes=ds.classes)
+    return fitted_predictor(_frame(), family, params)[0]
 
 
 @pytest.fixture(scope="module")

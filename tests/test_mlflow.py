@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _predictors import fitted_predictor
 
 import paretoml
 from paretoml import ConfigError, Predictor
-from paretoml.data import Preprocessor, intake, make_splits
-from paretoml.families import FitData, get_family
 
 mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("optuna_integration")
@@ -27,15 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _predictor(frame: pd.DataFrame) -> tuple[Predictor, pd.DataFrame]:
-    ds = intake(frame, target="label")
-    sp = make_splits(ds, seed=0)
-    pre = Preprocessor.fit(sp.train.X)
-    data = FitData(
-        pre.transform_frame(sp.train.X), sp.train.y, pre.transform_frame(sp.valid.X), sp.valid.y,
-        pre.cat_indices, ds.task, len(ds.classes), 1, 0,
-    )  # fmt: skip
-    model = get_family("lightgbm").fit(data, {"n_estimators": 20})
-    return Predictor(pre, model, task=ds.task, classes=ds.classes), sp.test.X.reset_index(drop=True)
+    return fitted_predictor(frame, "lightgbm", {"n_estimators": 20})
 
 
 @pytest.fixture

@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _predictors import fitted_predictor
 
 import paretoml
 from paretoml import ConfigError, DataError, Predictor
-from paretoml.data import Preprocessor, intake, make_splits
 from paretoml.exceptions import ModelFileError, ParetoMLError
-from paretoml.families import FitData, get_family
 from paretoml.serving import COMPILE_STATS, compiler_available
 
 
@@ -32,15 +31,8 @@ def _predictor(family: str = "lightgbm") -> Predictor:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("abcd"))
     frame["label"] = np.where(frame["a"] + 0.3 * rng.normal(size=200) > 0, "yes", "no")
-    ds = intake(frame, target="label")
-    sp = make_splits(ds, seed=0)
-    pre = Preprocessor.fit(sp.train.X)
-    data = FitData(
-        pre.transform_frame(sp.train.X), sp.train.y, pre.transform_frame(sp.valid.X), sp.valid.y,
-        pre.cat_indices, ds.task, len(ds.classes), 1, 0,
-    )  # fmt: skip
     params = {"n_estimators": 8, "num_leaves": 5} if family == "lightgbm" else {"n_estimators": 8, "max_depth": 3}
-    return Predictor(pre, get_family(family).fit(data, params), task=ds.task, classes=ds.classes)
+    return fitted_predictor(frame, family, params)[0]
 
 
 @pytest.fixture(scope="module")
