@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from sklearn.datasets import load_breast_cancer
@@ -184,3 +185,19 @@ def test_flat_tpe_splits_the_trials_once_per_trial(monkeypatch: pytest.MonkeyPat
                                 sampler=FlatTPESampler(seed=0, constant_liar=False))  # fmt: skip
     study.optimize(_mixed_objective, n_trials=30)
     assert len(calls) == 30 - 10  # one per model-guided trial (the first 10 are random), not one per parameter
+
+
+def test_array_log_ndtr_is_optunas_formula_and_is_swapped_in_only_while_scoring() -> None:
+    from optuna.samplers._tpe import _truncnorm
+
+    from paretoml.study._sampler import FlatTPESampler, log_ndtr
+
+    a = np.concatenate([np.linspace(-60, 60, 24001), [-20.0, np.nextafter(-20.0, -50), 6.0, np.nextafter(6.0, 9)]])
+    expected = _truncnorm._log_ndtr(a)
+    # float64 erf/erfc from two libraries, then a log: agreement to a few 1e-13 of the value or 1e-300 absolute
+    np.testing.assert_allclose(log_ndtr(a), expected, rtol=1e-11, atol=1e-300)
+    original = _truncnorm._log_ndtr
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
+                                sampler=FlatTPESampler(seed=0, constant_liar=False))  # fmt: skip
+    study.optimize(_mixed_objective, n_trials=12)
+    assert _truncnorm._log_ndtr is original  # Optuna's own function again once the sampler is done

@@ -5,21 +5,34 @@ into a "below" and an "above" set by non-domination rank: with 15 parameters and
 15 sorts of 2,000 points per trial, some 90 ms, more than a small trial's own work. The split is the
 same for every parameter of a trial, so :class:`FlatTPESampler` computes it once per trial. It also
 reads the trials once per trial (``constant_liar=False``) when a single worker runs the study, where
-the constant liar has no other running trial to penalise. The parameters it suggests are Optuna's
-own, value for value (``tests/test_throughput.py`` checks it).
+the constant liar has no other running trial to penalise.
+
+The other cost that grows with the study is the Parzen estimators' density of every candidate under
+every finished trial's kernel: for integer and stepped parameters Optuna takes the log of the normal
+CDF element by element in Python (``np.frompyfunc`` over ``math.erf``), some 15,000 calls a trial at
+300 trials (35 ms, growing linearly). While it scores the candidates, :class:`FlatTPESampler` swaps in
+the same formula evaluated on whole arrays (:func:`log_ndtr`: the same branches, ``scipy.special``'s
+erf/erfc, agreeing with Optuna to about 1e-12); the candidates are still drawn by Optuna's code. The
+parameters it suggests are Optuna's own, value for value (``tests/test_throughput.py`` checks both).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.samplers import TPESampler
+from optuna.samplers._tpe import _truncnorm
 from optuna.samplers._tpe import sampler as _tpe
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
+from scipy import special
 
-__all__ = ["FlatTPESampler"]
+__all__ = ["FlatTPESampler", "log_ndtr"]
 
 
 class FlatTPESampler(TPESampler):
@@ -61,8 +74,63 @@ class FlatTPESampler(TPESampler):
         mpe_below = self._build_parzen_estimator(study, search_space, below_trials, handle_below=True)
         mpe_above = self._build_parzen_estimator(study, search_space, above_trials, handle_below=False)
         samples_below = mpe_below.sample(self._rng.rng, self._n_ei_candidates)
-        acq_func_vals = self._compute_acquisition_func(samples_below, mpe_below, mpe_above)
+        with _array_log_ndtr():
+            acq_func_vals = self._compute_acquisition_func(samples_below, mpe_below, mpe_above)
         ret = TPESampler._compare(samples_below, acq_func_vals)
         for param_name, dist in search_space.items():
             ret[param_name] = dist.to_external_repr(ret[param_name])
         return ret
+
+
+_SQRT1_2 = 1 / math.sqrt(2)
+
+
+def _ndtr(a: np.ndarray) -> np.ndarray:
+    """Optuna's ``_ndtr_single`` on an array: the normal CDF by erf near 0 and erfc in the tails."""
+    x = a * _SQRT1_2
+    return np.where(
+        x < -_SQRT1_2,
+        0.5 * special.erfc(-x),
+        np.where(x < _SQRT1_2, 0.5 + 0.5 * special.erf(x), 1.0 - 0.5 * special.erfc(x)),
+    )
+
+
+def log_ndtr(a: np.ndarray) -> np.ndarray:
+    """Optuna's ``_truncnorm._log_ndtr`` (log of the standard normal CDF) evaluated on the whole array.
+
+    The same three branches as Optuna: ``-ndtr(-a)`` above 6, ``log(ndtr(a))`` down to -20, and the
+    asymptotic series below (summed until it stops changing, as Optuna does).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    out = np.empty_like(a)
+    high, low = a > 6, a <= -20
+    mid = ~(high | low)
+    out[high] = -_ndtr(-a[high])
+    out[mid] = np.log(_ndtr(a[mid]))
+    if low.any():
+        t = a[low]
+        log_lhs = -0.5 * t**2 - np.log(-t) - 0.5 * math.log(2 * math.pi)
+        total, numerator, factor, sign, i = np.ones_like(t), 1.0, np.ones_like(t), 1.0, 0
+        inv_sq = 1 / t**2
+        while True:
+            i += 1
+            sign, numerator = -sign, numerator * (2 * i - 1)
+            factor = factor * inv_sq
+            step = sign * numerator * factor
+            if not np.any(np.abs(step) > np.finfo(float).eps):
+                total = total + step
+                break
+            total = total + step
+        out[low] = log_lhs + np.log(total)
+    return out
+
+
+@contextlib.contextmanager
+def _array_log_ndtr() -> Iterator[None]:
+    """Optuna's element-wise ``_log_ndtr`` replaced by :func:`log_ndtr` while the sampler samples."""
+    saved = _truncnorm._log_ndtr
+    _truncnorm._log_ndtr = log_ndtr
+    try:
+        yield
+    finally:
+        _truncnorm._log_ndtr = saved
