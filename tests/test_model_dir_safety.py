@@ -265,3 +265,30 @@ def test_a_cache_writable_by_others_is_not_used(
         pred = paretoml.load(folder)
     assert pred.model.runtime == "tl2cgen" and not any(shared.iterdir())
     assert shared not in pred.model.library.parents
+
+
+def test_a_model_file_is_parsed_once_per_content_and_a_failed_check_is_not_remembered(
+    lgb_pred: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paretoml.serving import _checks
+
+    calls: list[int] = []
+    real = _checks.MODEL_CHECKS["lightgbm"]
+    monkeypatch.setitem(
+        _checks.MODEL_CHECKS, "lightgbm", lambda data, entry: calls.append(len(data)) or real(data, entry)
+    )
+    monkeypatch.setattr(_checks, "_PASSED", {})
+    lgb_pred.save(tmp_path / "p")
+    for _ in range(3):
+        Predictor.load(tmp_path / "p")
+    assert len(calls) == 1  # the same bytes: checked once
+    broken = next(iter(_cuts((tmp_path / "p" / "model.lgb.txt").read_text()).values()))
+    folder = lgb_pred.save(tmp_path / "q")
+    (folder / "model.lgb.txt").write_text(broken)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"]  # no checksum: the structure check alone decides
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for _ in range(2):  # other bytes are checked, and refused every time
+        with pytest.raises(ModelFileError, match="not a valid lightgbm model file"):
+            Predictor.load(folder)
+    assert len(calls) == 3

@@ -10,6 +10,7 @@ family (:func:`register_model_check`); a family without one gets the manifest's 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -66,8 +67,17 @@ def register_model_check(family: str, check: ModelCheck) -> None:
     MODEL_CHECKS[family] = check
 
 
+_PASSED: dict[tuple[str, bytes, str], ModelFacts] = {}  # checks passed in this process, by the bytes' SHA-256
+_PASSED_MAX = 64
+
+
 def check_model_file(family: str, file: Path, data: bytes, entry: dict) -> ModelFacts | None:
     """The facts of model ``file`` of ``family`` (its bytes ``data``), or None without a registered check.
+
+    A study loads each trial's predictor several times (to time it, to measure its memory); bytes that
+    passed the check in this process are not parsed again: the facts of the last 64 passed files are
+    kept by the SHA-256 of the bytes and the manifest entry, so only identical input skips the parse.
+    A failed check is never remembered.
 
     Raises:
         ModelFileError: Naming the file, what is wrong and the fix.
@@ -75,10 +85,17 @@ def check_model_file(family: str, file: Path, data: bytes, entry: dict) -> Model
     check = MODEL_CHECKS.get(family)
     if check is None:
         return None
+    key = (family, hashlib.sha256(data).digest(), json.dumps(entry, sort_keys=True, default=str))
+    if key in _PASSED:
+        return _PASSED[key]
     try:
-        return check(data, entry)
+        facts = check(data, entry)
     except (ValueError, UBJSONError, UnicodeDecodeError, OverflowError, RecursionError) as exc:
         raise ModelFileError(f"{file} is not a valid {family} model file ({exc}). {_FIX}") from None
+    if len(_PASSED) >= _PASSED_MAX:
+        del _PASSED[next(iter(_PASSED))]
+    _PASSED[key] = facts
+    return facts
 
 
 # ---------------------------------------------------------------------------------------------- LightGBM
