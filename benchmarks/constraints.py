@@ -14,8 +14,8 @@ saved, and a fresh process loads it and times 2,000 single-row calls on raw rows
 profile), so a member counts as *verified* when that p95 is within the bound plus the measured noise
 (the median ratio of independent to recorded p95 across all checked members, reported).
 
-Results: ``results/constraints.{json,md}``. Run: ``python benchmarks/constraints.py [budget_s]`` (default 10 s
-per study: 4 data sets x 7 studies, about 9 minutes); ``--tiny`` for a smoke run (one data set, one seed,
+Results: ``results/constraints.{json,md}``. Run: ``python benchmarks/constraints.py [budget_s]`` (default 20 s
+per study: 4 data sets x 7 studies, about 15 minutes); ``--tiny`` for a smoke run (one data set, one seed,
 3-trial studies, nothing written).
 """
 
@@ -58,8 +58,9 @@ def child(folders: str, rows: str) -> None:
 def _independent_p95(result: paretoml.Result, trials: list[int], rows: Path, tmp: Path) -> dict[int, float]:
     """Each trial's search-time predictor timed in one fresh process."""
     folders = {}
+    base = Path(tempfile.mkdtemp(dir=tmp))  # one folder per study: study names repeat across data sets
     for number in trials:
-        folders[str(result.predictor(number, refit=False).save(tmp / f"{result.study.study_name}-{number}"))] = number
+        folders[str(result.predictor(number, refit=False).save(base / f"{result.study.study_name}-{number}"))] = number
     if not folders:
         return {}
     done = subprocess.run(
@@ -157,4 +158,4 @@ if __name__ == "__main__":
         child(sys.argv[2], sys.argv[3])
     else:
         args = [a for a in sys.argv[1:] if a != "--tiny"]
-        main(float(args[0]) if args else 10.0, tiny="--tiny" in sys.argv)
+        main(float(args[0]) if args else 20.0, tiny="--tiny" in sys.argv)
