@@ -232,7 +232,6 @@ def optimize(
         result.attach_data(ctx.problem, ctx.lock)  # predictor(trial) refits on train + valid rows
         display.stage(f"{display.describe()} | refitting the front on train + valid rows...")
         refit_front(result, plan.seconds, deadline=deadline)
-        result.spent = spent(study, earlier, started, setup_seconds, trials_done)
         checkpoint(study._storage)  # a SQLite file is whole again: the user may copy or move it
     if settings.constraints and len(result.front) == 0 and len(result.completed_trials()):
         warnings.warn(result.infeasible_summary(), UserWarning, stacklevel=2)
@@ -242,6 +241,7 @@ def optimize(
         warnings.warn(
             f"family {family!r} failed in all {count} of its trials; last reason: {reason}", UserWarning, stacklevel=2
         )
+    result.spent = spent(study, earlier, started, setup_seconds, trials_done)  # last: everything after the trials
     return result
 
 

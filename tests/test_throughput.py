@@ -54,6 +54,58 @@ def test_sqlite_attrs_take_one_commit(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
+def _sample_three(trial: optuna.Trial) -> None:
+    trial.suggest_float("lr", 1e-3, 1.0, log=True)
+    trial.suggest_int("leaves", 2, 64)
+    trial.suggest_categorical("family", ["a", "b"])
+
+
+def test_sampled_params_take_one_commit_and_keep_optunas_checks(tmp_path: Path) -> None:
+    import sqlalchemy
+
+    from paretoml.study._attrs import params_in_one_write
+
+    storage = open_storage(tmp_path / "p.db")
+    assert isinstance(storage, optuna.storages.RDBStorage)
+    study = optuna.create_study(storage=storage, directions=["maximize", "minimize"])
+    commits: list[int] = []
+    sqlalchemy.event.listen(storage.engine, "commit", lambda _conn: commits.append(1))
+    plain = study.ask()
+    commits.clear()
+    _sample_three(plain)
+    alone = len(commits)  # Optuna: one transaction per parameter, plus its reads' sessions
+    study.tell(plain, [1.0, 2.0])
+    trial = study.ask()
+    commits.clear()
+    with params_in_one_write(trial):
+        _sample_three(trial)
+    assert len(commits) == alone - 2  # three parameters, one transaction
+    study.tell(trial, [1.0, 2.0])
+    again = optuna.load_study(study_name=study.study_name, storage=open_storage(tmp_path / "p.db"))
+    assert again.trials[1].params == trial.params and set(trial.params) == {"lr", "leaves", "family"}
+    second = study.ask()
+    with pytest.raises(ValueError, match="dynamic value space"), params_in_one_write(second):
+        second.suggest_categorical("family", ["a", "c"])  # Optuna's rule: a categorical keeps its choices
+    third = study.ask()
+    with pytest.raises(RuntimeError, match="failed fit"), params_in_one_write(third):
+        third.suggest_float("lr", 1e-3, 1.0, log=True)
+        raise RuntimeError("failed fit")
+    assert (
+        "lr" in optuna.load_study(study_name=study.study_name, storage=open_storage(tmp_path / "p.db")).trials[3].params
+    )
+
+
+def test_sampled_params_on_other_storages_are_written_as_optuna_writes_them(tmp_path: Path) -> None:
+    from paretoml.study._attrs import params_in_one_write
+
+    for kind, study in _studies(tmp_path):
+        trial = study.ask()
+        with params_in_one_write(trial):
+            _sample_three(trial)
+        study.tell(trial, [1.0, 2.0])
+        assert set(study.trials[0].params) == {"lr", "leaves", "family"}, kind
+
+
 HOLD = (
     "import sys; from paretoml.measure._lock import MachineLock as L\n"
     "lock = L(sys.argv[1], folder=sys.argv[2], cpus=[int(c) for c in sys.argv[3].split(',')])\n"
@@ -128,8 +180,9 @@ import json, sys, time
 from sklearn.datasets import load_breast_cancer
 import paretoml
 X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+optimize = paretoml.optimize  # imported on first use: the import is not part of the call
 started = time.monotonic()
-result = paretoml.optimize((X, y), float(sys.argv[1]), seed=int(sys.argv[2]), hardware=1, progress=False,
+result = optimize((X, y), float(sys.argv[1]), seed=int(sys.argv[2]), hardware=1, progress=False,
                            families=["lightgbm"], compression=False, features=False, cv_folds=1)
 wall = time.monotonic() - started
 durations = [t.duration.total_seconds() for t in result.study.trials if t.duration is not None]

@@ -8,23 +8,29 @@ the trial may be updated and one multi-row upsert (the statement Optuna uses per
 Optuna's per-attr statement inside the one transaction; other storages get one call per attr (in
 memory that is a dict update). The attrs stay separate keys, so optuna-dashboard shows each of them as before.
 
+The parameters a trial samples (some 15-20) are each a transaction too: :func:`params_in_one_write`
+collects them while the configuration is sampled and writes them in one transaction on a relational
+database, before the trial fits (so other workers and the dashboard see them while it runs).
+
 Readers (the result table, the report, the refit, the MLflow export) go through :func:`trial_attrs`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial
 
 from paretoml._budget import BudgetSpent
 
-__all__ = ["FAIL_REASON", "LOCK_WAIT", "spent", "trial_attrs", "write_attrs"]
+__all__ = ["FAIL_REASON", "LOCK_WAIT", "params_in_one_write", "spent", "trial_attrs", "write_attrs"]
 
 FAIL_REASON = "fail_reason"
 LOCK_WAIT = "lock_wait_seconds"
@@ -82,6 +88,62 @@ def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
     return statement.on_conflict_do_update(
         index_elements=[table.trial_id, table.key], set_={"value_json": statement.excluded.value_json}
     )
+
+
+class _HeldParams:
+    """The trial's storage with ``set_trial_param`` held back; every other call goes to the storage."""
+
+    def __init__(self, storage: BaseStorage) -> None:
+        self._storage = storage
+        self.held: list[tuple[int, str, float, BaseDistribution]] = []
+
+    def set_trial_param(self, trial_id: int, name: str, value: float, distribution: BaseDistribution) -> None:
+        self.held.append((trial_id, name, value, distribution))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
+@contextlib.contextmanager
+def params_in_one_write(trial: optuna.Trial) -> Iterator[None]:
+    """Write the parameters ``trial`` samples inside the block in one transaction (relational storages).
+
+    Optuna writes each suggested parameter at once, in its own transaction; here they are held and
+    written when the block ends (also when it raises, so what was sampled is recorded), with Optuna's own
+    per-parameter statement and checks (the trial may be updated; a parameter keeps its distribution
+    across the study). Other storages are left as they are.
+    """
+    storage = trial.storage
+    rdb = _rdb_backend(storage)
+    if rdb is None:
+        yield
+        return
+    held = _HeldParams(storage)
+    trial.storage = held  # type: ignore[assignment]  # duck-typed: only set_trial_param differs
+    try:
+        yield
+    finally:
+        trial.storage = storage
+        _write_params(storage, rdb, held.held)
+
+
+def _write_params(storage: BaseStorage, rdb: RDBStorage, held: list[tuple[int, str, float, BaseDistribution]]) -> None:
+    if not held:
+        return
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    cache = getattr(storage, "_studies", None)  # Optuna's cached storage knows each parameter's distribution
+    ids = getattr(storage, "_trial_id_to_study_id_and_number", {})
+    with _create_scoped_session(rdb.scoped_session, True) as session:
+        for trial_id, name, value, distribution in held:
+            known = None
+            if cache is not None and trial_id in ids:
+                known = cache[ids[trial_id][0]].param_distribution.get(name)
+            rdb._set_trial_param_without_commit(session, trial_id, name, value, distribution, known)
+    if cache is not None:
+        for trial_id, name, _, distribution in held:
+            if trial_id in ids:
+                cache[ids[trial_id][0]].param_distribution.setdefault(name, distribution)
 
 
 def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from paretoml.features import FeatureRanking, FeatureSelection, rank_features
 from paretoml.measure import LockWaitExpired, MachineLock
 from paretoml.objectives import DEFAULT_OBJECTIVES, ObjectiveSpec, resolve_objectives, violations
 from paretoml.spaces import SearchSpace
-from paretoml.study._attrs import FAIL_REASON, LOCK_WAIT, write_attrs
+from paretoml.study._attrs import FAIL_REASON, LOCK_WAIT, params_in_one_write, write_attrs
 from paretoml.study._recovery import WORKER_ATTR, worker_id
 from paretoml.study._warm import warm_start_params
 from paretoml.trial import Problem, TrialConfig, TrialOutcome, run_trial
@@ -153,7 +153,8 @@ class Objective:
         ctx = self.ctx
         started, waited = time.monotonic(), (ctx.lock.waited, ctx.lock.waited_exclusive)
         trial.set_user_attr(WORKER_ATTR, worker_id())
-        config = ctx.suggest(trial, started)
+        with params_in_one_write(trial):  # one storage transaction for the sampled parameters
+            config = ctx.suggest(trial, started)
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / f"predictor-trial-{trial.number}.zip"
             out = run_trial(ctx.problem, config, lock=ctx.lock, archive=archive)
