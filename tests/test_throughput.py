@@ -86,12 +86,16 @@ def test_sampled_params_take_one_commit_and_keep_optunas_checks(tmp_path: Path) 
     second = study.ask()
     with pytest.raises(ValueError, match="dynamic value space"), params_in_one_write(second):
         second.suggest_categorical("family", ["a", "c"])  # Optuna's rule: a categorical keeps its choices
+    fresh = optuna.load_study(study_name=study.study_name, storage=open_storage(tmp_path / "p.db"))
+    other = fresh.ask()  # a new process's view: the distribution comes from the study's record
+    with pytest.raises(ValueError, match="dynamic value space"), params_in_one_write(other):
+        other.suggest_categorical("family", ["a", "c"])
     third = study.ask()
     with pytest.raises(RuntimeError, match="failed fit"), params_in_one_write(third):
         third.suggest_float("lr", 1e-3, 1.0, log=True)
         raise RuntimeError("failed fit")
     assert (
-        "lr" in optuna.load_study(study_name=study.study_name, storage=open_storage(tmp_path / "p.db")).trials[3].params
+        "lr" in optuna.load_study(study_name=study.study_name, storage=open_storage(tmp_path / "p.db")).trials[4].params
     )
 
 

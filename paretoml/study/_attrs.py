@@ -110,8 +110,8 @@ def params_in_one_write(trial: optuna.Trial) -> Iterator[None]:
 
     Optuna writes each suggested parameter at once, in its own transaction; here they are held and
     written when the block ends (also when it raises, so what was sampled is recorded), with Optuna's own
-    per-parameter statement and checks (the trial may be updated; a parameter keeps its distribution
-    across the study). Other storages are left as they are.
+    per-parameter statement and checks (the trial may be updated, looked up once; a parameter keeps its
+    distribution across the study). Other storages are left as they are.
     """
     storage = trial.storage
     rdb = _rdb_backend(storage)
@@ -128,22 +128,40 @@ def params_in_one_write(trial: optuna.Trial) -> Iterator[None]:
 
 
 def _write_params(storage: BaseStorage, rdb: RDBStorage, held: list[tuple[int, str, float, BaseDistribution]]) -> None:
+    """Optuna's ``_set_trial_param_without_commit`` for every held parameter, with the trial looked up once."""
     if not held:
         return
+    from optuna import distributions
+    from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
 
     cache = getattr(storage, "_studies", None)  # Optuna's cached storage knows each parameter's distribution
     ids = getattr(storage, "_trial_id_to_study_id_and_number", {})
+    trial_id = held[0][0]
+    known = cache[ids[trial_id][0]].param_distribution if cache is not None and trial_id in ids else {}
     with _create_scoped_session(rdb.scoped_session, True) as session:
-        for trial_id, name, value, distribution in held:
-            known = None
-            if cache is not None and trial_id in ids:
-                known = cache[ids[trial_id][0]].param_distribution.get(name)
-            rdb._set_trial_param_without_commit(session, trial_id, name, value, distribution, known)
-    if cache is not None:
-        for trial_id, name, _, distribution in held:
-            if trial_id in ids:
-                cache[ids[trial_id][0]].param_distribution.setdefault(name, distribution)
+        row = models.TrialModel.find_or_raise_by_id(trial_id, session)
+        rdb.check_trial_is_updatable(trial_id, row.state)  # type: ignore[arg-type]  # a column of TrialState
+        for _, name, value, distribution in held:
+            previous = known.get(name)
+            if previous is None:  # not seen in this process: the study's record decides, as in Optuna
+                record = (
+                    session.query(models.TrialParamModel)
+                    .join(models.TrialModel)
+                    .filter(models.TrialModel.study_id == row.study_id)
+                    .filter(models.TrialParamModel.param_name == name)
+                    .first()
+                )
+                previous = None if record is None else distributions.json_to_distribution(str(record.distribution_json))
+            if previous is not None:
+                distributions.check_distribution_compatibility(previous, distribution)
+            as_json = distributions.distribution_to_json(distribution)
+            session.add(
+                models.TrialParamModel(trial_id=trial_id, param_name=name, param_value=value, distribution_json=as_json)
+            )
+    if cache is not None and trial_id in ids:
+        for _, name, _, distribution in held:
+            known.setdefault(name, distribution)
 
 
 def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:
