@@ -272,14 +272,19 @@ class Preprocessor:
         Returns:
             A float64 array of shape ``(1, len(features))``.
         """
-        cells = _first_cells(X) if self._row_fast else None
-        if cells is not None:
-            firsts, blocks, places = cells
+        mgr = getattr(X, "_mgr", None) if self._row_fast else None
+        if mgr is not None:
+            # each value read from its block in one pass (a NumPy block is (columns, rows), a string array
+            # one column over rows, other arrays as stored): the values _first_cells gives, without its list
+            blocks, plain, ndarray = [b.values for b in mgr.blocks], _PLAIN_ARRAYS, np.ndarray
+            numbers, places = mgr.blknos.tolist(), mgr.blklocs.tolist()
             row = []
             try:
                 for i, m in zip(positions, self._maps, strict=True):
-                    v = firsts[blocks[i]]
-                    value = v[places[i], 0] if v.ndim == 2 else v[places[i]]
+                    v = blocks[numbers[i]]
+                    kind = type(v)
+                    value = (v[places[i], 0] if kind is ndarray else v._ndarray[0] if kind in plain
+                             else v[places[i], 0] if v.ndim == 2 else v[places[i]])  # fmt: skip
                     row.append(float(value) if m is None else m.get(value, _NAN))
                 return np.array([row], dtype=np.float64)
             except (TypeError, ValueError):
