@@ -21,6 +21,7 @@ from _common import dataset, machine, time_calls, write_results
 
 import paretoml
 from paretoml import Predictor
+from paretoml.exceptions import UnsupportedError
 from paretoml.families import get_family
 from paretoml.serving import RUNTIMES as REGISTERED
 from paretoml.serving import compiled
@@ -50,7 +51,11 @@ def runtimes(name: str, rounds: int = 200, scale: float = 1.0) -> list[dict[str,
                     {"family": family, "runtime": runtime, "skipped": spec.unavailable() or "not for this family"}
                 )
                 continue
-            model = compiled(native, runtime, n_threads=1)
+            try:
+                model = compiled(native, runtime, n_threads=1)
+            except UnsupportedError as exc:  # e.g. ONNX on high-cardinality categorical splits
+                rows.append({"family": family, "runtime": runtime, "skipped": f"cannot convert: {exc}".split(". ")[0]})
+                continue
             pred = Predictor(pre, model, task=task, classes=classes).set_threads(1)
             call = pred.output
             entry: dict[str, Any] = {"family": family, "runtime": runtime,
