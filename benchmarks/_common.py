@@ -82,3 +82,24 @@ def write_results(name: str, payload: dict[str, Any], markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1, default=str))
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
+
+
+def serve_through(native: Any, family: str, runtime: str) -> tuple[Any, str | None]:
+    """``native`` compiled or converted for ``runtime``, or ``(None, why it is skipped)``.
+
+    Skipped: a runtime whose library is missing, one not made for the family, and a model the runtime's
+    converter cannot take (e.g. onnxmltools on high-cardinality XGBoost categoricals).
+    """
+    from paretoml.exceptions import UnsupportedError
+    from paretoml.families import get_family
+    from paretoml.serving import RUNTIMES, compiled
+
+    spec = RUNTIMES.get(runtime)
+    if spec is not None and spec.unavailable():
+        return None, spec.unavailable()
+    if spec is not None and not all(c in get_family(family).capabilities for c in spec.requires):
+        return None, "not for this family"
+    try:
+        return compiled(native, runtime, n_threads=1), None
+    except UnsupportedError as exc:
+        return None, f"cannot convert: {exc}".split(". ")[0]

@@ -17,14 +17,11 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import dataset, machine, time_calls, write_results
+from _common import dataset, machine, serve_through, time_calls, write_results
 
 import paretoml
 from paretoml import Predictor
-from paretoml.exceptions import UnsupportedError
 from paretoml.families import get_family
-from paretoml.serving import RUNTIMES as REGISTERED
-from paretoml.serving import compiled
 from paretoml.trial import Problem
 
 BATCHES = [1, 10, 100, 1000]
@@ -43,18 +40,9 @@ def runtimes(name: str, rounds: int = 200, scale: float = 1.0) -> list[dict[str,
         reference = Predictor(pre, native, task=task, classes=classes).output(test)
         base: dict[int, float] = {}
         for runtime in RUNTIMES:
-            spec = REGISTERED.get(runtime)
-            if spec is not None and (
-                spec.unavailable() or not all(c in get_family(family).capabilities for c in spec.requires)
-            ):
-                rows.append(
-                    {"family": family, "runtime": runtime, "skipped": spec.unavailable() or "not for this family"}
-                )
-                continue
-            try:
-                model = compiled(native, runtime, n_threads=1)
-            except UnsupportedError as exc:  # e.g. ONNX on high-cardinality categorical splits
-                rows.append({"family": family, "runtime": runtime, "skipped": f"cannot convert: {exc}".split(". ")[0]})
+            model, skipped = serve_through(native, family, runtime)
+            if model is None:
+                rows.append({"family": family, "runtime": runtime, "skipped": skipped})
                 continue
             pred = Predictor(pre, model, task=task, classes=classes).set_threads(1)
             call = pred.output

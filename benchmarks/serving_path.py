@@ -21,14 +21,11 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from _common import dataset, machine, write_results
+from _common import dataset, machine, serve_through, write_results
 from _common import time_calls as _time_calls
 
 from paretoml import Predictor
-from paretoml.exceptions import UnsupportedError
 from paretoml.families import get_family
-from paretoml.serving import RUNTIMES as REGISTERED
-from paretoml.serving import compiled
 from paretoml.trial import Problem
 
 DATASETS = ["breast_cancer", "orange_juice", "credit_default", "ames_housing", "nyc_flights"]
@@ -52,17 +49,9 @@ def runtimes(models: dict[str, Any], pre: Any, task: str, classes: Any, test: pd
     for family, native in models.items():
         base: dict[str, float] = {}
         for runtime in SERVING_RUNTIMES:
-            spec = REGISTERED.get(runtime)
-            fits = spec is None or all(c in get_family(family).capabilities for c in spec.requires)
-            if spec is not None and (spec.unavailable() or not fits):
-                out.append(
-                    {"family": family, "runtime": runtime, "skipped": spec.unavailable() or "not for this family"}
-                )
-                continue
-            try:
-                model = compiled(native, runtime, n_threads=1)
-            except UnsupportedError as exc:  # e.g. onnxmltools on high-cardinality XGBoost categoricals
-                out.append({"family": family, "runtime": runtime, "skipped": str(exc)[:120]})
+            model, skipped = serve_through(native, family, runtime)
+            if model is None:
+                out.append({"family": family, "runtime": runtime, "skipped": skipped})
                 continue
             pred = Predictor(pre, model, task=task, classes=classes).set_threads(1)
             one = time_calls(pred.output, rows)["p50_us"]
