@@ -6,17 +6,16 @@ AUC): on small data half of a trial's time. The common metrics are simple functi
 rows, so they are computed here for every resample in one pass of array operations, giving the same
 values as scikit-learn (to rounding; ``tests/test_bootstrap.py`` checks each against it):
 
-- mean of a per-row value (accuracy, squared/absolute error, log loss): a gather and a row mean;
+- mean of a per-row value (accuracy, squared and absolute error): a gather and a row mean;
 - R² and RMSE: sums of gathered values;
 - ROC AUC (binary, and one-vs-rest macro for several classes): the Mann-Whitney statistic, with
   tied scores given their mid-rank (exactly the area under the ROC curve, ties counted half).
 
-Any other metric falls back to one scikit-learn call per resample.
+Any other metric (log loss, F1, ...) falls back to one scikit-learn call per resample.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -143,5 +142,4 @@ def _binary_auc(output: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarra
 
 def _ovr_auc(output: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """One-vs-rest ROC AUC, macro average over classes (a resample missing a class cannot be scored)."""
-    per_class = [_auc(output[:, k], np.asarray(y) == k, idx) for k in range(output.shape[1])]
-    return np.mean(per_class, axis=0) if per_class else np.full(len(idx), math.nan)
+    return np.mean([_auc(output[:, k], np.asarray(y) == k, idx) for k in range(output.shape[1])], axis=0)
