@@ -16,6 +16,7 @@ from paretoml._pick import pick_front
 from paretoml._settings import Settings
 from paretoml.exceptions import ConfigError, NoFeasibleModelError
 from paretoml.measure import measure_memory, memory_supported, resolve_hardware
+from paretoml.measure._memory import heap_bytes
 from paretoml.objectives import OBJECTIVES, ObjectiveSpec, resolve_objectives, violation
 from paretoml.pareto import choose, normalised_loss
 
@@ -136,6 +137,26 @@ def test_memory_counts_what_stays_resident() -> None:
     strings = measure_memory(lambda: [str(i) for i in range(100_000)], len, lambda a: [])  # small objects
     expected = sys.getsizeof([None] * 100_000) + sum(sys.getsizeof(str(i)) for i in range(100_000))
     assert strings is not None and abs(strings - expected) < 0.05 * expected
+
+
+@pytest.mark.skipif(heap_bytes() is None, reason="needs glibc's mallinfo2")
+def test_memory_is_what_one_more_copy_adds() -> None:
+    """A buffer the runtime allocates once per process is not the copy's; memory another load frees is not
+    subtracted from the copy's (the copy's own 16 MB are measured in both cases)."""
+    process: dict[str, np.ndarray] = {}
+    unrelated = {"old": np.ones(1_000_000)}  # 8 MB that a later load lets go (like a cache evicting)
+    calls = []
+
+    def load() -> np.ndarray:
+        calls.append(1)
+        process.setdefault("buffer", np.ones(1_000_000))  # 8 MB, once per process
+        if len(calls) == 2:
+            unrelated.clear()
+        return np.ones(2_000_000)
+
+    got = measure_memory(load, lambda a: float(a.sum()), lambda a: [])
+    assert got is not None and abs(got - 16_000_000) < 0.02 * 16_000_000
+    assert not unrelated and len(calls) >= 3  # the eviction did happen during a measured copy
 
 
 def test_knee_generalises_to_k_objectives() -> None:

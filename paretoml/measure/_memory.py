@@ -5,9 +5,12 @@ serving process that serves other models), from allocator statistics rather than
 process that has trained models the heap is full of holes, and a new allocation that lands in a hole of
 an already resident page adds nothing to the resident set, so a resident-set difference undercounts.
 So, with automatic garbage collection paused (a young-generation collection after loading catches the
-cycles the load made), a fresh copy of the Predictor is loaded from its saved archive and serves a row
-and a batch (twice: once to read the heap, once under ``tracemalloc``, whose own tables would be counted
-by the heap), and the bytes are
+cycles the load made), copies of the Predictor are loaded from its saved archive, each serves a row and
+a batch, and all stay alive until the end: the first pays what a process pays once (a runtime's lazy
+set-up, buffers kept per thread, the heap growth of the first load of a model this size); the next two are
+read from the heap (the larger reading is kept: memory freed meanwhile that was not the copy's makes a
+reading low, never high); one more is loaded under ``tracemalloc`` (whose own tables would be counted by
+the heap). The bytes are
 
 - what ``malloc`` holds more than before (glibc ``mallinfo2``: ``uordblks + hblkhd``, every arena): the
   model library's structures, NumPy buffers, torch tensors, runtime buffers, Python objects above 512 B;
@@ -17,8 +20,9 @@ by the heap), and the bytes are
   mapped once per process, so a second load of it maps nothing new.
 
 Without glibc's ``mallinfo2`` the resident-set difference (``/proc/self/statm``) around the same steps is
-used. ``benchmarks/memory.py`` checks the number against an independent measurement: the resident set
-of a fresh process per predictor. Linux only (``/proc``); elsewhere the measurement is None.
+used. ``benchmarks/memory.py`` checks the number against an independent measurement: the resident-set
+growth per further copy in a fresh process that already serves another model of the runtime. Linux only
+(``/proc``); elsewhere the measurement is None.
 """
 
 from __future__ import annotations
@@ -134,16 +138,24 @@ def measure_memory(
     if heap_bytes() is None:
         return _resident_difference(load, serve, libraries)
     with _young_gc_only():
-        before = heap_bytes()
-        loaded = load()
-        serve(loaded)
-        gc.collect(0)  # cycles the load made (automatic collection is off: old garbage stays as it was)
-        after = heap_bytes()
-        mapped = library_resident_bytes(libraries(loaded))
-        del loaded
-        small = _small_objects(load, serve)  # a second copy, traced (tracemalloc's own tables are malloc'd)
-    assert before is not None and after is not None
-    return max(after - before, 0) + small + mapped or _PAGE
+        copies = [load()]  # one-time costs (a runtime's lazy set-up, buffers it keeps per thread) are paid here
+        serve(copies[0])
+        gc.collect(0)
+        added = []
+        for _ in range(2):  # two copies measured, each kept alive: what one more loaded predictor adds
+            before = heap_bytes()
+            copies.append(load())
+            serve(copies[-1])
+            gc.collect(0)  # cycles the load made (automatic collection is off: old garbage stays as it was)
+            after = heap_bytes()
+            assert before is not None and after is not None
+            added.append(after - before)
+        mapped = library_resident_bytes(libraries(copies[-1]))
+        small = _small_objects(load, serve)  # one more copy, traced (tracemalloc's own tables are malloc'd)
+        del copies
+    # Unrelated memory freed meanwhile (an old object whose last reference a load dropped) or a chunk the
+    # allocator had cached as in use makes a reading low, never high, so the larger reading is kept.
+    return max(*added, 0) + small + mapped or _PAGE
 
 
 @contextlib.contextmanager
