@@ -170,3 +170,37 @@ def test_a_study_records_its_compression(mixed_frame: pd.DataFrame) -> None:
     assert set(off.front.compression) == {"none"}
     with pytest.raises(paretoml.ConfigError, match="compression"):
         paretoml.optimize(mixed_frame, "1 trials", target="label", compression=3)  # type: ignore[arg-type]
+
+
+def test_a_runtime_that_deviates_is_not_used_and_the_trial_completes(
+    mixed_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiled model whose predictions differ from native (here: the real one, shifted by 0.01) is
+    dropped: the trial serves native, completes, and says why."""
+    import paretoml.compression._runtime as runtime_module
+
+    real = runtime_module.compiled
+
+    class Shifted(CompiledModel):
+        def predict(self, X: np.ndarray) -> np.ndarray:
+            return super().predict(X) + 0.01
+
+        def predict_one(self, X: np.ndarray) -> np.ndarray:
+            return super().predict_one(X) + 0.01
+
+    def shifted(model: Any, runtime: str, n_threads: int, **kwargs: Any) -> Any:
+        served = real(model, runtime, n_threads, **kwargs)
+        served.__class__ = Shifted
+        return served
+
+    monkeypatch.setattr(runtime_module, "compiled", shifted)
+    space: dict[str, Any] = {"family": "compression",
+                             "params": {"runtime": {"type": "categorical", "choices": ["tl2cgen"]}}}  # fmt: skip
+    result = paretoml.optimize(mixed_frame, "2 trials", target="label", compression=space, seed=0, features=False,
+                               families=["lightgbm"])  # fmt: skip
+    for t in result.study.trials:
+        assert t.state.name == "COMPLETE", t.user_attrs.get("fail_reason")
+        assert t.params["compression.runtime"] == "tl2cgen" and t.user_attrs["compression"].endswith("runtime=native")
+        assert t.user_attrs["max_deviation"] == pytest.approx(0.01, rel=1e-3)
+        assert "deviate from the native model by 0.01" in t.user_attrs["runtime_skipped"]
+    assert not isinstance(result.predictor(result.study.trials[0].number).model, CompiledModel)  # refit: native too
