@@ -258,3 +258,24 @@ def test_array_log_ndtr_is_optunas_formula_and_is_swapped_in_only_while_scoring(
                                 sampler=FlatTPESampler(seed=0, constant_liar=False))  # fmt: skip
     study.optimize(_mixed_objective, n_trials=12)
     assert _truncnorm._log_ndtr is original  # Optuna's own function again once the sampler is done
+
+
+def test_flat_tpe_values_of_a_parameter_are_optunas_in_any_order() -> None:
+    """The column kept across trials gives Optuna's arrays (values, order, dtype), sorted or not."""
+    from paretoml.study._sampler import FlatTPESampler
+
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
+                                sampler=optuna.samplers.RandomSampler(seed=1))  # fmt: skip
+    study.optimize(_mixed_objective, n_trials=40)
+    trials = study.get_trials(deepcopy=False)
+    ours, optunas = FlatTPESampler(seed=0, constant_liar=False), optuna.samplers.TPESampler(seed=0)
+    rng = np.random.default_rng(0)
+    for name, distribution in {"a0": trials[0].distributions.get("a0", optuna.distributions.FloatDistribution(
+            1e-3, 1.0, log=True)), "k": optuna.distributions.IntDistribution(2, 30, log=True),
+            "c": optuna.distributions.CategoricalDistribution([0, 1, 2]),
+            "family": optuna.distributions.CategoricalDistribution(["a", "b"])}.items():  # fmt: skip
+        space = {name: distribution}
+        for subset in (trials[:10], trials[5:40:3], trials, [trials[i] for i in rng.permutation(40)], []):
+            got = ours._get_internal_repr(subset, space, study)[name]
+            expected = optunas._get_internal_repr(subset, space, study)[name]
+            assert got.dtype == expected.dtype and got.tolist() == expected.tolist()

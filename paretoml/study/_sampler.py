@@ -5,7 +5,11 @@ into a "below" and an "above" set by non-domination rank: with 15 parameters and
 15 sorts of 2,000 points per trial, some 90 ms, more than a small trial's own work. The split is the
 same for every parameter of a trial, so :class:`FlatTPESampler` computes it once per trial. It also
 reads the trials once per trial (``constant_liar=False``) when a single worker runs the study, where
-the constant liar has no other running trial to penalise.
+the constant liar has no other running trial to penalise. And Optuna converts every finished trial's
+value of a parameter to its internal form again for every parameter of every trial (a Python loop over
+the study); a finished trial's value never changes, so :class:`FlatTPESampler` keeps each parameter's
+converted values by trial number and picks the below and above ones with an array operation (about a
+fifth of the sampler's time at 500 trials, measured on a 14-parameter trial).
 
 The other cost that grows with the study is the Parzen estimators' density of every candidate under
 every finished trial's kernel: for integer and stepped parameters Optuna takes the log of the normal
@@ -50,13 +54,35 @@ class FlatTPESampler(TPESampler):
         super().__init__(**kwargs)
         self._split_key: tuple[Any, ...] | None = None
         self._split: tuple[list[FrozenTrial], list[FrozenTrial]] = ([], [])
+        self._columns: dict[tuple[Any, ...], _Column] = {}
 
-    def _split_once(self, study: Study, trial: FrozenTrial, trials: list[FrozenTrial], n_below: int) -> Any:
-        key = (trial.number, n_below, tuple((t.number, t.state) for t in trials))
+    def _split_once(
+        self, study: Study, trial: FrozenTrial, trials: list[FrozenTrial], n_finished: int, n_below: int
+    ) -> Any:
+        # The list only grows while a trial samples (finished trials stay finished), and a running trial
+        # that finishes raises the finished count: the length and that count identify the list.
+        key = (trial.number, n_below, len(trials), n_finished)
         if key != self._split_key:
             self._split = _tpe._split_trials(study, trials, n_below)
             self._split_key = key
         return self._split
+
+    def _get_internal_repr(
+        self, trials: list[FrozenTrial], search_space: dict[str, BaseDistribution], study: Study
+    ) -> dict[str, np.ndarray]:
+        """Optuna's values of one parameter over ``trials``, from a column kept across trials.
+
+        Optuna converts every trial's value again for every parameter of every trial (a Python loop over
+        the study); a finished trial's value never changes, so each is converted once.
+        """
+        if self._multivariate or self._constant_liar or len(search_space) != 1:
+            return super()._get_internal_repr(trials, search_space, study)
+        ((name, distribution),) = search_space.items()
+        key = (id(study._storage), study._study_id, name, distribution)  # one sampler may serve two studies
+        column = self._columns.get(key)
+        if column is None:
+            column = self._columns[key] = _Column(name, distribution)
+        return {name: column.values_of(trials)}
 
     def _sample(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         # Optuna's TPESampler._sample (4.x, 5.x), with the split of the trials cached per trial.
@@ -71,7 +97,7 @@ class FlatTPESampler(TPESampler):
             multi = len(study.directions) > 1
             self._gamma = _tpe.default_gamma_multiobjective if multi else _tpe.default_gamma
         n = sum(t.state != TrialState.RUNNING for t in trials)
-        below_trials, above_trials = self._split_once(study, trial, trials, self._gamma(n))
+        below_trials, above_trials = self._split_once(study, trial, trials, n, self._gamma(n))
         mpe_below = self._build_parzen_estimator(study, search_space, below_trials, handle_below=True)
         mpe_above = self._build_parzen_estimator(study, search_space, above_trials, handle_below=False)
         samples_below = mpe_below.sample(self._rng.rng, self._n_ei_candidates)
@@ -81,6 +107,34 @@ class FlatTPESampler(TPESampler):
         for param_name, dist in search_space.items():
             ret[param_name] = dist.to_external_repr(ret[param_name])
         return ret
+
+
+class _Column:
+    """One parameter's internal values, by trial number, for the finished trials seen so far."""
+
+    def __init__(self, name: str, distribution: BaseDistribution) -> None:
+        self.name, self.distribution = name, distribution
+        self.seen: set[int] = set()
+        self.by_number: dict[int, Any] = {}
+        self.numbers = np.empty(0, dtype=np.int64)
+        self.values = np.asarray([])
+
+    def values_of(self, trials: list[FrozenTrial]) -> np.ndarray:
+        """``np.asarray`` of the values of the trials that have the parameter, in the order of ``trials``
+        (sorted by number, as Optuna's split returns them)."""
+        fresh = [t for t in trials if t.number not in self.seen]
+        if fresh:
+            for t in fresh:
+                self.seen.add(t.number)
+                if self.name in t.params:
+                    self.by_number[t.number] = self.distribution.to_internal_repr(t.params[self.name])
+            self.numbers = np.fromiter(sorted(self.by_number), dtype=np.int64, count=len(self.by_number))
+            self.values = np.asarray([self.by_number[n] for n in self.numbers.tolist()])
+        wanted = np.fromiter((t.number for t in trials), dtype=np.int64, count=len(trials))
+        if wanted.size > 1 and not bool(np.all(wanted[1:] > wanted[:-1])):  # not in number order: Optuna's way
+            return np.asarray([self.by_number[n] for n in wanted.tolist() if n in self.by_number])
+        picked = self.values[np.isin(self.numbers, wanted, assume_unique=True)]
+        return picked if picked.size else np.asarray([])
 
 
 _SQRT1_2 = 1 / math.sqrt(2)
