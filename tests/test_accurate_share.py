@@ -55,3 +55,41 @@ def test_named_samplers_are_wrapped_and_sampler_objects_used_as_given() -> None:
 def test_a_bad_share_is_a_typed_error_before_any_work(mixed_frame: pd.DataFrame, bad: object) -> None:
     with pytest.raises(ConfigError, match="accurate_share"):
         paretoml.optimize(mixed_frame, "1 trials", target="label", accurate_share=bad)  # type: ignore[arg-type]
+
+
+def test_accurate_trials_choose_hyperparameters_for_the_metric_of_the_lossless_trials(
+    mixed_frame: pd.DataFrame,
+) -> None:
+    """With a metric sampler, an accurate trial's family and hyperparameters come from single-objective
+    TPE over the study's lossless trials (metric only); its runtime and every other trial stay with the
+    multi-objective sampler."""
+    from paretoml.study._accurate import is_lossless
+    from paretoml.study._sampler import FlatTPESampler
+
+    calls: list[tuple[int, str, int]] = []
+
+    class Recording(FlatTPESampler):
+        def sample_independent(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, param_name: str,
+                               param_distribution: optuna.distributions.BaseDistribution) -> object:  # fmt: skip
+            calls.append((trial.number, param_name, len(study.trials)))
+            return super().sample_independent(study, trial, param_name, param_distribution)
+
+    metric = Recording(seed=1, constant_liar=False, multivariate=False)
+    sampler = AccurateShare(FlatTPESampler(seed=0, constant_liar=False), 0.5, metric, metric_startup_trials=3)
+    result = paretoml.optimize(mixed_frame, "14 trials", target="label", families=["lightgbm"], cv_folds=1,
+                               warm_start=False, sampler=sampler, seed=3, progress=False)  # fmt: skip
+    trials = result.study.trials
+    lossless = [t for t in trials if t.state.name == "COMPLETE" and is_lossless(t)]
+    mirror = sampler._metric_study(result.study).trials
+    assert [m.value for m in mirror] == [t.values[0] for t in lossless]  # the metric only, every lossless trial
+    for m, t in zip(mirror, lossless, strict=True):
+        assert m.params == {k: v for k, v in t.params.items() if not k.startswith("compression.") and k != "n_features"}
+    assert calls, "the metric sampler was never asked"
+    for number, name, mirrored in calls:
+        assert is_accurate_trial(number, 0.5) and mirrored >= 3
+        assert name == "family" or name.startswith("lightgbm.")
+        earlier = [t for t in lossless if t.number < number]
+        assert len(earlier) >= 3  # only once three lossless trials had finished
+    first = min(number for number, _, _ in calls)
+    later = {t.number for t in trials if t.number >= first and is_accurate_trial(t.number, 0.5)}
+    assert {n for n, _, _ in calls} == later  # every accurate trial from then on

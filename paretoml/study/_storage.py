@@ -324,7 +324,9 @@ def make_sampler(
     TPE is :class:`~paretoml.study._sampler.FlatTPESampler`: Optuna's TPE at a per-trial cost that stays
     small as the study grows, with the constant liar only where several workers run at once. A named
     sampler is wrapped so that ``accurate_share`` of the trials keep all features and compress nothing
-    (:class:`~paretoml.study._accurate.AccurateShare`); a sampler object is used as given.
+    (:class:`~paretoml.study._accurate.AccurateShare`); with TPE, those trials' family and
+    hyperparameters are chosen by a single-objective TPE on the metric of the study's lossless trials. A
+    sampler object is used as given.
 
     Constraints need nothing here: each trial records its violations with ``Trial.set_constraint`` (the
     ``constraints:<name>`` system attrs), and TPE and NSGA-II read them from the trials (c-TPE; NSGA-II's
@@ -333,15 +335,17 @@ def make_sampler(
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler
     base: optuna.samplers.BaseSampler
+    metric: optuna.samplers.BaseSampler | None = None
     if sampler is None or sampler == "tpe":
         base = FlatTPESampler(seed=seed, constant_liar=workers > 1)
+        metric = FlatTPESampler(seed=seed + 1, constant_liar=False, multivariate=False)
     elif sampler == "nsga2":
         base = optuna.samplers.NSGAIISampler(seed=seed)
     elif sampler == "random":
         base = optuna.samplers.RandomSampler(seed=seed)
     else:
         raise ConfigError(f"`sampler` must be 'tpe', 'nsga2', 'random' or an Optuna sampler; got {sampler!r}.")
-    return with_accurate_share(base, accurate_share)
+    return with_accurate_share(base, accurate_share, metric)
 
 
 def open_study(
